@@ -1,0 +1,47 @@
+/* Status-code names and the error-buffer helpers used across the library. */
+#include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *ar_status_str(int status) {
+    switch (status) {
+    case AR_OK: return "ok";
+    case AR_ERR_IO: return "io";
+    case AR_ERR_FORMAT: return "format";
+    case AR_ERR_ARG: return "argument";
+    case AR_ERR_NOMEM: return "out of memory";
+    case AR_ERR_NET: return "network";
+    case AR_ERR_PROTO: return "protocol";
+    case AR_ERR_TIMEOUT: return "timeout";
+    case AR_ERR_BUDGET: return "budget";
+    case AR_ERR_BACKEND: return "backend";
+    case AR_ERR_MISMATCH: return "mismatch";
+    default: return "unknown";
+    }
+}
+
+int ar_errf(char *err, int status, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, AR_ERR_LEN, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+int ar_errprefix(char *err, int status, const char *fmt, ...) {
+    if (err) {
+        char old[AR_ERR_LEN], pre[AR_ERR_LEN];
+        memcpy(old, err, AR_ERR_LEN);
+        old[AR_ERR_LEN - 1] = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pre, sizeof pre, fmt, ap);
+        va_end(ap);
+        snprintf(err, AR_ERR_LEN, "%s: %s", pre, old);
+    }
+    return status;
+}
