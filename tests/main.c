@@ -4,7 +4,6 @@
  *
  * Prints "ok"/"FAIL" per test and ends with the line `N passed, N failed`; the exit
  * status is non-zero when any test failed. */
-#define _GNU_SOURCE
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>

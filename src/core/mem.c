@@ -1,5 +1,4 @@
 /* Aligned, huge-page-advised allocation for planned tensor buffers (see mem.h). */
-#define _GNU_SOURCE
 #include "mem.h"
 
 #include <stdlib.h>

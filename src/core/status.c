@@ -34,14 +34,26 @@ int ar_errf(char *err, int status, const char *fmt, ...) {
 
 int ar_errprefix(char *err, int status, const char *fmt, ...) {
     if (err) {
-        char old[AR_ERR_LEN], pre[AR_ERR_LEN];
+        char old[AR_ERR_LEN];
         memcpy(old, err, AR_ERR_LEN);
         old[AR_ERR_LEN - 1] = 0;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(pre, sizeof pre, fmt, ap);
+        int n = vsnprintf(err, AR_ERR_LEN, fmt, ap);
         va_end(ap);
-        snprintf(err, AR_ERR_LEN, "%s: %s", pre, old);
+        if (n < 0) n = 0;
+        size_t used = (size_t)n < AR_ERR_LEN - 1 ? (size_t)n : AR_ERR_LEN - 1;
+        size_t room = AR_ERR_LEN - 1 - used;
+        if (room >= 2) {
+            memcpy(err + used, ": ", 2);
+            used += 2;
+            room -= 2;
+            size_t ol = strlen(old);
+            if (ol > room) ol = room;
+            memcpy(err + used, old, ol);
+            used += ol;
+        }
+        err[used] = 0;
     }
     return status;
 }
