@@ -29,7 +29,8 @@ endif
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/models.o
+MODELS   := $(sort $(wildcard models/*.cfg))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
@@ -41,6 +42,13 @@ all: autorep $(BUILD)/libautorep.a
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/models.c: $(MODELS) scripts/embed_models.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_models.sh $(MODELS) > $@
+
+$(BUILD)/gen/models.o: $(BUILD)/gen/models.c
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 $(BUILD)/libautorep.a: $(LIB_OBJ)
 	@rm -f $@
