@@ -1,0 +1,189 @@
+/* Convolution benchmark: times ar_conv forward / backward-data / backward-weights
+ * (and the combined backward) on the ResNet-18 CIFAR and small-CNN shapes, for each
+ * layout strategy, and prints GFLOP/s (median of --reps runs). See bench/README-conv.md.
+ *
+ *   bench_conv [--reps N] [--batch N] [--mode auto,plain,blocked,native] [--describe] [--only SUBSTR]
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "kernels/conv.h"
+
+struct bshape {
+    const char *name;
+    int c, h, oc, k, s, p;
+};
+
+static const struct bshape shapes[] = {
+    {"r18 stem 3-64 32x32 k3", 3, 32, 64, 3, 1, 1},
+    {"r18 64-64 32x32 k3", 64, 32, 64, 3, 1, 1},
+    {"r18 64-128 32>16 k3s2", 64, 32, 128, 3, 2, 1},
+    {"r18 64-128 32>16 k1s2", 64, 32, 128, 1, 2, 0},
+    {"r18 128-128 16x16 k3", 128, 16, 128, 3, 1, 1},
+    {"r18 128-256 16>8 k3s2", 128, 16, 256, 3, 2, 1},
+    {"r18 128-256 16>8 k1s2", 128, 16, 256, 1, 2, 0},
+    {"r18 256-256 8x8 k3", 256, 8, 256, 3, 1, 1},
+    {"r18 256-512 8>4 k3s2", 256, 8, 512, 3, 2, 1},
+    {"r18 256-512 8>4 k1s2", 256, 8, 512, 1, 2, 0},
+    {"r18 512-512 4x4 k3", 512, 4, 512, 3, 1, 1},
+    {"cnn 1-32 28x28 k3", 1, 28, 32, 3, 1, 1},
+    {"cnn 32-64 28>14 k3s2", 32, 28, 64, 3, 2, 1},
+    {"cnn 64-128 14>7 k3s2", 64, 14, 128, 3, 2, 1},
+};
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static float *alloc_fill(size_t n, struct ar_rng *r) {
+    float *p = ar_alloc_big(n * sizeof(float));
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = ar_rng_uniform(r) * 2.0f - 1.0f;
+    return p;
+}
+
+enum { T_FWD, T_BWD_D, T_BWD_W, T_BWD, T_COUNT };
+
+int main(int argc, char **argv) {
+    int reps = 7, batch = 128, describe = 0;
+    const char *modes = "auto,plain,blocked,native", *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+            modes = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--describe"))
+            describe = 1;
+        else {
+            fprintf(stderr, "usage: %s [--reps N] [--batch N] [--mode auto,plain,blocked,native] [--describe] [--only S]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1) reps = 1;
+    static const char *mode_names[] = {"auto", "plain", "blocked", "native"};
+    static const int mode_flags[] = {0, AR_CONV_PLAIN, AR_CONV_BLOCKED, AR_CONV_NATIVE_X | AR_CONV_NATIVE_Y};
+    printf("batch %d, median of %d runs, GFLOP/s (ms); bwd = bwd_d + bwd_w in one ar_conv_backward call\n", batch,
+           reps);
+    printf("%-26s %-8s %15s %15s %15s %15s\n", "shape", "mode", "fwd", "bwd_d", "bwd_w", "bwd");
+    double tot_ms[4][T_COUNT] = {{0}};
+    struct ar_rng rng;
+    ar_rng_seed(&rng, 1, 2, 3);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const struct bshape *b = &shapes[si];
+        if (only && !strstr(b->name, only)) continue;
+        struct ar_conv_shape s = {batch, b->c, b->h, b->h, b->oc, b->k, b->k, b->s, b->s, b->p, b->p, 0, 0, 0};
+        if (!ar_conv_shape_finish(&s)) {
+            fprintf(stderr, "bad shape %s\n", b->name);
+            return 1;
+        }
+        size_t nx = (size_t)s.n * s.c * s.h * s.w, ny = (size_t)s.n * s.oc * s.oh * s.ow,
+               nw = (size_t)s.oc * s.c * s.kh * s.kw;
+        double flop = 2.0 * (double)ny * s.c * s.kh * s.kw;
+        float *x = alloc_fill(nx + 64, &rng), *dx = alloc_fill(nx + 64, &rng), *y = alloc_fill(ny + 64, &rng),
+              *dy = alloc_fill(ny + 64, &rng), *w = alloc_fill(nw, &rng), *dw = alloc_fill(nw, &rng);
+        for (int mi = 0; mi < 4; mi++) {
+            if (!strstr(modes, mode_names[mi])) continue;
+            char err[AR_ERR_LEN];
+            struct ar_conv *cv;
+            int rc = ar_conv_create(&cv, &s, AR_CONV_TRAIN | mode_flags[mi], err);
+            if (rc != AR_OK) {
+                printf("%-26s %-8s create failed: %s\n", b->name, mode_names[mi], err);
+                continue;
+            }
+            float *xx = x, *xdx = dx, *xy = y, *xdy = dy, *px = NULL, *pdx = NULL, *py = NULL, *pdy = NULL;
+            if (mi == 3) { /* native: activations in the reported layout */
+                struct ar_conv_layout lx, ly;
+                ar_conv_native_layout(cv, AR_CONV_X, &lx);
+                ar_conv_native_layout(cv, AR_CONV_Y, &ly);
+                px = ar_alloc_big(lx.bytes);
+                pdx = ar_alloc_big(lx.bytes);
+                py = ar_alloc_big(ly.bytes);
+                pdy = ar_alloc_big(ly.bytes);
+                if (!px || !pdx || !py || !pdy) return 1;
+                ar_conv_layout_pack(&lx, x, px);
+                ar_conv_layout_pack(&ly, dy, pdy);
+                xx = px, xdx = pdx, xy = py, xdy = pdy;
+            }
+            size_t wsb = ar_conv_workspace_bytes(cv);
+            void *ws = wsb ? ar_alloc_big(wsb) : NULL;
+            double t[T_COUNT][64], med[T_COUNT];
+            int R = reps > 64 ? 64 : reps;
+            for (int pass = 0; pass < T_COUNT; pass++) {
+                for (int r = -1; r < R; r++) { /* r = -1: warm-up */
+                    double t0 = now();
+                    if (pass == T_FWD)
+                        ar_conv_forward(cv, xx, w, NULL, xy, ws);
+                    else if (pass == T_BWD_D)
+                        ar_conv_backward_data(cv, xdy, w, xdx, 0, ws);
+                    else if (pass == T_BWD_W)
+                        ar_conv_backward_weights(cv, xx, xdy, dw, NULL, ws);
+                    else
+                        ar_conv_backward(cv, xx, xdy, w, xdx, 0, dw, NULL, ws);
+                    double el = now() - t0;
+                    if (r >= 0) t[pass][r] = el;
+                }
+                med[pass] = median(t[pass], R);
+                tot_ms[mi][pass] += med[pass] * 1e3;
+            }
+            printf("%-26s %-8s", b->name, mode_names[mi]);
+            for (int pass = 0; pass < T_COUNT; pass++) {
+                double f = pass == T_BWD ? 2 * flop : flop;
+                char cell[32];
+                snprintf(cell, sizeof cell, "%.0f (%.2f)", f / med[pass] * 1e-9, med[pass] * 1e3);
+                printf(" %15s", cell);
+            }
+            printf("  ws %.1f MiB\n", (double)wsb / 1048576.0);
+            if (describe) {
+                char d[1024];
+                ar_conv_describe(cv, d, sizeof d);
+                printf("    %s\n", d);
+            }
+            fflush(stdout);
+            ar_free_big(ws);
+            ar_free_big(px);
+            ar_free_big(pdx);
+            ar_free_big(py);
+            ar_free_big(pdy);
+            ar_conv_free(cv);
+        }
+        ar_free_big(x);
+        ar_free_big(dx);
+        ar_free_big(y);
+        ar_free_big(dy);
+        ar_free_big(w);
+        ar_free_big(dw);
+    }
+    printf("\nsum of medians over the shapes above (ms):\n");
+    for (int mi = 0; mi < 4; mi++) {
+        if (!strstr(modes, mode_names[mi])) continue;
+        printf("%-8s fwd %8.2f  bwd_d %8.2f  bwd_w %8.2f  bwd %8.2f\n", mode_names[mi], tot_ms[mi][T_FWD],
+               tot_ms[mi][T_BWD_D], tot_ms[mi][T_BWD_W], tot_ms[mi][T_BWD]);
+    }
+    return 0;
+}
