@@ -107,7 +107,8 @@ static void check_idx_content(const struct ar_dataset *ds, int n, int rows, int 
 AR_TEST(data_idx_raw_and_gzip_load) {
     char err[AR_ERR_LEN] = "";
     struct ar_dataset ds;
-    const char *d1 = ar_test_tmpdir();
+    char d1[512];
+    snprintf(d1, sizeof d1, "%s", ar_test_tmpdir());
     write_idx_set(d1, "train", 7, 5, 3, 0, "");
     REQUIRE_OK(ar_dataset_load(&ds, "mnist", d1, 1, err), err);
     CHECK(strcmp(ds.name, "mnist") == 0);
@@ -116,7 +117,8 @@ AR_TEST(data_idx_raw_and_gzip_load) {
     ar_dataset_free(&ds);
     ar_dataset_free(&ds);
 
-    const char *d2 = ar_test_tmpdir();
+    char d2[512];
+    snprintf(d2, sizeof d2, "%s", ar_test_tmpdir());
     write_idx_set(d2, "t10k", 11, 4, 6, 1, ".gz");
     REQUIRE_OK(ar_dataset_load(&ds, "fashion-mnist", d2, 0, err), err);
     CHECK(strcmp(ds.name, "fashion-mnist") == 0);
@@ -127,7 +129,8 @@ AR_TEST(data_idx_raw_and_gzip_load) {
     CHECK(strstr(err, "train-images-idx3-ubyte") && strstr(err, "--data-dir"));
 
     /* content decides, not the name: raw bytes named .gz, gzip bytes without .gz */
-    const char *d3 = ar_test_tmpdir();
+    char d3[512];
+    snprintf(d3, sizeof d3, "%s", ar_test_tmpdir());
     char pi[1024], pl[1024];
     size_t li, ll;
     unsigned char *im = idx_images(0x803, 3, 2, 2, &li), *lb = idx_labels(0x801, 3, &ll);
@@ -175,7 +178,8 @@ AR_TEST(data_idx_rejects_bad_files) {
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const struct idx_case *c = &cases[k];
-        const char *d = ar_test_tmpdir();
+        char d[512];
+    snprintf(d, sizeof d, "%s", ar_test_tmpdir());
         const char *sfx = c->gz ? ".gz" : "";
         char pi[1024], pl[1024], name[128];
         snprintf(name, sizeof name, "train-images-idx3-ubyte%s", sfx);
@@ -206,7 +210,8 @@ AR_TEST(data_idx_rejects_bad_files) {
 AR_TEST(data_idx_rejects_bad_gzip) {
     char err[AR_ERR_LEN] = "";
     struct ar_dataset ds;
-    const char *d = ar_test_tmpdir();
+    char d[512];
+    snprintf(d, sizeof d, "%s", ar_test_tmpdir()); /* ar_test_tmpdir() reuses its buffer */
     write_idx_set(d, "train", 50, 8, 8, 1, ".gz");
     char pi[1024];
     path_in(pi, d, "train-images-idx3-ubyte.gz");
@@ -228,6 +233,22 @@ AR_TEST(data_idx_rejects_bad_gzip) {
     REQUIRE(put_file(pi, bad, n, 0) == 0);
     CHECK(ar_dataset_load(&ds, "mnist", d, 1, err) == AR_ERR_FORMAT);
     CHECK_MSG(strncmp(err, pi, strlen(pi)) == 0 && strstr(err, "corrupt gzip stream"), "%s", err);
+    CHECK_MSG(strstr(err, "<fd:") == NULL, "%s", err);
+
+    /* 2b. the same for a file larger than zlib's buffers (checked after the last pixel) */
+    char dbig[512];
+    snprintf(dbig, sizeof dbig, "%s", ar_test_tmpdir());
+    write_idx_set(dbig, "train", 3000, 28, 28, 1, ".gz");
+    char pbig[1024];
+    path_in(pbig, dbig, "train-images-idx3-ubyte.gz");
+    size_t nbig;
+    unsigned char *big = get_file(pbig, &nbig);
+    REQUIRE(big && nbig > 100);
+    big[nbig - 7] ^= 0x01;
+    REQUIRE(put_file(pbig, big, nbig, 0) == 0);
+    CHECK(ar_dataset_load(&ds, "mnist", dbig, 1, err) == AR_ERR_FORMAT);
+    CHECK_MSG(strncmp(err, pbig, strlen(pbig)) == 0 && strstr(err, "incorrect data check"), "%s", err);
+    free(big);
 
     /* 3. compressed stream cut in half */
     REQUIRE(put_file(pi, gz, n / 2, 0) == 0);
@@ -267,7 +288,8 @@ AR_TEST(data_idx_rejects_bad_gzip) {
 /* Random damage to raw and gzip IDX files: always a clean error or a valid load
  * (run under `make check-asan` for leaks and out-of-bounds accesses). */
 AR_TEST(data_idx_random_corruption_is_safe) {
-    const char *d = ar_test_tmpdir();
+    char d[512];
+    snprintf(d, sizeof d, "%s", ar_test_tmpdir());
     write_idx_set(d, "t10k", 20, 6, 5, 0, "");
     char pi[1024], pl[1024];
     path_in(pi, d, "t10k-images-idx3-ubyte");
@@ -307,7 +329,8 @@ AR_TEST(data_idx_random_corruption_is_safe) {
 AR_TEST(data_missing_and_unknown) {
     char err[AR_ERR_LEN] = "";
     struct ar_dataset ds;
-    const char *d = ar_test_tmpdir();
+    char d[512];
+    snprintf(d, sizeof d, "%s", ar_test_tmpdir());
     CHECK(ar_dataset_load(&ds, "imagenet", d, 1, err) == AR_ERR_ARG);
     CHECK(strstr(err, "imagenet") && strstr(err, "fashion-mnist, mnist, cifar10, cifar100"));
     CHECK(ar_dataset_load(&ds, "mnist", d, 0, err) == AR_ERR_IO);
@@ -349,7 +372,8 @@ static unsigned char *cifar_bytes(int first, int nrec, int c100, size_t *len) {
 AR_TEST(data_cifar10_and_cifar100_load) {
     char err[AR_ERR_LEN] = "";
     struct ar_dataset ds;
-    const char *d = ar_test_tmpdir();
+    char d[512];
+    snprintf(d, sizeof d, "%s", ar_test_tmpdir());
     char sub[1024], p[1024], name[64];
     /* training batches in the subdirectory, test batch directly in d */
     path_in(sub, d, "cifar-10-batches-bin");
@@ -385,7 +409,8 @@ AR_TEST(data_cifar10_and_cifar100_load) {
     ar_dataset_free(&ds);
 
     /* CIFAR-100: fine labels */
-    const char *d100 = ar_test_tmpdir();
+    char d100[512];
+    snprintf(d100, sizeof d100, "%s", ar_test_tmpdir());
     b = cifar_bytes(0, 5, 1, &len);
     path_in(p, d100, "train.bin");
     REQUIRE(put_file(p, b, len, 0) == 0);
@@ -405,7 +430,8 @@ AR_TEST(data_cifar10_and_cifar100_load) {
 AR_TEST(data_cifar_rejects_bad_files) {
     char err[AR_ERR_LEN] = "";
     struct ar_dataset ds;
-    const char *d = ar_test_tmpdir();
+    char d[512];
+    snprintf(d, sizeof d, "%s", ar_test_tmpdir());
     char p[1024], name[64];
     size_t len;
     unsigned char *b = cifar_bytes(0, 3, 0, &len);

@@ -75,8 +75,9 @@ AR_TEST(safetensors_dtype_names_and_sizes) {
 
 AR_TEST(safetensors_round_trip) {
     char err[AR_ERR_LEN] = "";
-    char path[600];
-    snprintf(path, sizeof path, "%s/model.safetensors", ar_test_tmpdir());
+    char path[600], dir[512];
+    snprintf(dir, sizeof dir, "%s", ar_test_tmpdir());
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
 
     float f32[6] = {1.5f, -2.25f, 3.0f, 1e-30f, -0.0f, 65504.0f};
     double f64[4] = {3.141592653589793, -1e300, 0.1, 2.0};
@@ -127,7 +128,8 @@ AR_TEST(safetensors_round_trip) {
     CHECK(memcmp(raw + 8, "{\"__metadata__\":", 16) == 0);
     CHECK_EQ_INT(flen, 8 + n + 24 + 5 + 32 + 3 + 16 + 8 + 16 + 3 + 4 + 4);
     CHECK(raw[8 + n - 1] == ' ' || raw[8 + n - 1] == '}');
-    CHECK(count_entries(ar_test_tmpdir() /* fresh dir: harmless */, ".tmp.") == 0);
+    CHECK_EQ_INT(count_entries(dir, ".tmp."), 0);
+    CHECK_EQ_INT(count_entries(dir, "model.safetensors"), 1);
 
     for (int pass = 0; pass < 2; pass++) {
         struct ar_st st;
@@ -328,7 +330,8 @@ static void check_bad(const char *dir, int k, const struct bad_case *c, const un
 #define T(name, dt, shape, offs) "\"" name "\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}"
 
 AR_TEST(safetensors_rejects_malformed_headers) {
-    const char *dir = ar_test_tmpdir();
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", ar_test_tmpdir());
     static const struct bad_case cases[] = {
         {"invalid JSON", "{\"a\":{\"dtype\":", 0, "not valid JSON"},
         {"trailing junk", "{} x", 0, "not valid JSON"},
@@ -469,7 +472,8 @@ AR_TEST(safetensors_random_corruption_is_safe) {
 
 AR_TEST(safetensors_failed_write_is_clean) {
     char err[AR_ERR_LEN] = "";
-    const char *dir = ar_test_tmpdir();
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", ar_test_tmpdir());
     uint8_t v[1000];
     memset(v, 0xAB, sizeof v);
     int64_t s[] = {1000};

@@ -76,13 +76,13 @@ static void src_close(struct src *s) {
     s->fd = -1;
 }
 
-/* Read up to n bytes (fewer only at end of data or on error). Returns the count; on a
- * read error or a corrupt gzip stream returns -1 with a message naming the file and
- * `what`, stating how many bytes of it were read before the failure. A gzip stream that
- * ends early is not an error here: the caller sees a short count and reports the
- * truncation with expected/got. */
-static long long src_read(struct src *s, void *buf, size_t n, const char *what, char *err) {
+/* Read up to n bytes into buf, *got = bytes read (fewer than n only at the end of the
+ * data). A read error (AR_ERR_IO) or a corrupt gzip stream (AR_ERR_FORMAT) returns a
+ * status with a message naming the file and `what`. A gzip stream that ends early is
+ * not an error here: the caller sees a short count and reports expected/got. */
+static int src_read(struct src *s, void *buf, size_t n, size_t *got_out, const char *what, char *err) {
     size_t got = 0;
+    *got_out = 0;
     while (got < n) {
         size_t chunk = n - got < ((size_t)1 << 30) ? n - got : ((size_t)1 << 30);
         if (s->gz) {
@@ -90,27 +90,31 @@ static long long src_read(struct src *s, void *buf, size_t n, const char *what, 
             int zerr = Z_OK;
             const char *zmsg = gzerror(s->gz, &zerr);
             if (r > 0) got += (size_t)r;
+            if (zerr == Z_ERRNO)
+                return ar_errf(err, AR_ERR_IO, "%s: read error in %s: %s", s->path, what, strerror(errno));
             if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
-                ar_errf(err, AR_ERR_FORMAT, "%s: corrupt gzip stream: %s (after %zu bytes of %s)", s->path,
-                        zerr == Z_ERRNO ? strerror(errno) : zmsg, got, what);
-                return -1;
+                /* zlib prefixes its message with "<fd:N>: " for gzdopen streams */
+                const char *colon = zmsg ? strstr(zmsg, ": ") : NULL;
+                if (zmsg && zmsg[0] == '<' && colon) zmsg = colon + 2;
+                return ar_errf(err, AR_ERR_FORMAT, "%s: corrupt gzip stream: %s (while reading the %s)", s->path,
+                               zmsg ? zmsg : "unknown error", what);
             }
             if (r <= 0 || (size_t)r < chunk) break; /* end of stream (or truncated) */
         } else {
             ssize_t r = read(s->fd, (char *)buf + got, chunk);
             if (r < 0) {
                 if (errno == EINTR) continue;
-                ar_errf(err, AR_ERR_IO, "%s: read error in %s: %s", s->path, what, strerror(errno));
-                return -1;
+                return ar_errf(err, AR_ERR_IO, "%s: read error in %s: %s", s->path, what, strerror(errno));
             }
             if (r == 0) break;
             got += (size_t)r;
         }
     }
-    return (long long)got;
+    *got_out = got;
+    return AR_OK;
 }
 
-/* " (gzip: unexpected end of file)" when the gzip stream itself ended early */
+/* " (gzip stream ends early)" when the gzip stream itself was cut off */
 static const char *gz_note(struct src *s) {
     if (!s->gz) return "";
     int zerr = Z_OK;
@@ -120,20 +124,22 @@ static const char *gz_note(struct src *s) {
 
 /* Read exactly n bytes of `what`; a short read is a truncation error. */
 static int src_read_exact(struct src *s, void *buf, size_t n, const char *what, char *err) {
-    long long got = src_read(s, buf, n, what, err);
-    if (got < 0) return s->gz ? AR_ERR_FORMAT : AR_ERR_IO;
-    if ((size_t)got != n)
-        return ar_errf(err, AR_ERR_IO, "%s: truncated: expected %zu bytes of %s, got %lld%s", s->path, n, what, got,
+    size_t got;
+    int rc = src_read(s, buf, n, &got, what, err);
+    if (rc != AR_OK) return rc;
+    if (got != n)
+        return ar_errf(err, AR_ERR_IO, "%s: truncated: expected %zu bytes of %s, got %zu%s", s->path, n, what, got,
                        gz_note(s));
     return AR_OK;
 }
 
-/* After the last expected byte: the stream must end here (also makes zlib check the
- * gzip trailer's CRC and length). */
+/* After the last expected byte: the stream must end here (this also makes zlib check
+ * the gzip trailer's CRC and length). */
 static int src_expect_end(struct src *s, const char *what, char *err) {
     unsigned char extra[256];
-    long long got = src_read(s, extra, sizeof extra, what, err);
-    if (got < 0) return s->gz ? AR_ERR_FORMAT : AR_ERR_IO;
+    size_t got;
+    int rc = src_read(s, extra, sizeof extra, &got, what, err);
+    if (rc != AR_OK) return rc;
     if (got > 0) {
         if (s->gz)
             return ar_errf(err, AR_ERR_FORMAT, "%s: trailing data after the %s (decompressed file is too long)",
