@@ -89,3 +89,7 @@ clean:
 	rm -rf $(BUILD) build-asan autorep
 
 -include $(DEPS)
+
+BENCH_BIN := $(BUILD)/bench/train_speed
+$(BUILD)/bench/train_speed: $(BUILD)/bench/train_speed.o $(BUILD)/libautorep.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)

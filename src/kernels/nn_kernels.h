@@ -60,4 +60,27 @@ double ar_softmax_xent(float *dlogits, float scale, const float *logits, const i
  * scale * dLoss/ds, written or added (acc). Returns the loss (unscaled). */
 double ar_kd_loss(float *ds, int acc, float scale, const float *s, const float *t, int n, int k, float T);
 
+/* The same kernels in double precision (finite-difference gradient tests). */
+void ar_bn_forward_train_f64(double *y, double *mean, double *rstd, double *run_mean, double *run_var, const double *x,
+                         const double *gamma, const double *beta, int n, int c, int hw, double momentum, double eps);
+void ar_bn_forward_eval_f64(double *y, const double *x, const double *gamma, const double *beta, const double *run_mean,
+                        const double *run_var, int n, int c, int hw, double eps);
+void ar_bn_backward_f64(double *dx, int acc, double *dgamma, double *dbeta, const double *dy, const double *x,
+                    const double *mean, const double *rstd, const double *gamma, int n, int c, int hw);
+void ar_relu_forward_f64(double *y, const double *x, size_t len);
+void ar_relu_backward_f64(double *dx, int acc, const double *dy, const double *y, size_t len);
+void ar_add_forward_f64(double *y, const double *a, const double *b, size_t len);
+void ar_pass_grad_f64(double *dx, int acc, const double *dy, size_t len);
+void ar_maxpool_forward_f64(double *y, const double *x, int n, int c, int h, int w, int k, int s, int p, int oh, int ow);
+void ar_maxpool_backward_f64(double *dx, int acc, const double *dy, const double *x, int n, int c, int h, int w, int k, int s,
+                         int p, int oh, int ow);
+void ar_avgpool_forward_f64(double *y, const double *x, int n, int c, int h, int w, int k, int s, int p, int oh, int ow);
+void ar_avgpool_backward_f64(double *dx, int acc, const double *dy, int n, int c, int h, int w, int k, int s, int p, int oh,
+                         int ow);
+void ar_gap_forward_f64(double *y, const double *x, int n, int c, int hw);
+void ar_gap_backward_f64(double *dx, int acc, const double *dy, int n, int c, int hw);
+double ar_softmax_xent_f64(double *dlogits, double scale, const double *logits, const int32_t *labels, int n, int k,
+                       int *correct);
+double ar_kd_loss_f64(double *ds, int acc, double scale, const double *s, const double *t, int n, int k, double T);
+
 #endif

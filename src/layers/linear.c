@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/assert.h"
-#include "kernels/gemm.h"
+#include "kernels/linear.h"
 #include "layers/layer_util.h"
 
 struct linear_priv {
@@ -49,33 +49,17 @@ static int linear_shape(struct ar_net *net, struct ar_layer *l, char *err) {
 
 static void linear_forward(struct ar_net *net, struct ar_layer *l, int n) {
     struct linear_priv *p = l->priv;
-    const int in = (int)ar_shape_numel(l->ishape), out = p->outputs;
-    const float *x = ar_net_layer_input(net, l, 0), *w = ar_net_param(net, l, "weight");
-    float *y = ar_net_out(net, l);
-    ar_sgemm('N', 'T', n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
-    if (p->bias) {
-        const float *b = ar_net_param(net, l, "bias");
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < out; j++) y[(size_t)i * out + j] += b[j];
-    }
+    ar_linear_forward(ar_net_out(net, l), ar_net_layer_input(net, l, 0), ar_net_param(net, l, "weight"),
+                      p->bias ? ar_net_param(net, l, "bias") : NULL, n, (int)ar_shape_numel(l->ishape), p->outputs);
 }
 
 static void linear_backward(struct ar_net *net, struct ar_layer *l, int n) {
     struct linear_priv *p = l->priv;
-    const int in = (int)ar_shape_numel(l->ishape), out = p->outputs;
-    const float *x = ar_net_layer_input(net, l, 0), *dy = ar_net_dout(net, l);
-    ar_sgemm('T', 'N', out, in, n, 1.0f, dy, out, x, in, 0.0f, ar_net_grad(net, l, "weight"), in);
-    if (p->bias) {
-        float *db = ar_net_grad(net, l, "bias");
-        for (int j = 0; j < out; j++) {
-            double s = 0;
-            for (int i = 0; i < n; i++) s += dy[(size_t)i * out + j];
-            db[j] = (float)s;
-        }
-    }
     int acc;
     float *dx = ar_net_layer_dinput(net, l, 0, &acc);
-    if (dx) ar_sgemm('N', 'N', n, in, out, 1.0f, dy, out, ar_net_param(net, l, "weight"), in, acc ? 1.0f : 0.0f, dx, in);
+    ar_linear_backward(dx, acc, ar_net_grad(net, l, "weight"), p->bias ? ar_net_grad(net, l, "bias") : NULL,
+                       ar_net_dout(net, l), ar_net_layer_input(net, l, 0), ar_net_param(net, l, "weight"), n,
+                       (int)ar_shape_numel(l->ishape), p->outputs);
 }
 
 static void linear_free(struct ar_layer *l) {

@@ -229,14 +229,14 @@ int ar_ckpt_open(struct ar_net *net, struct ar_st *st, const char *path, const s
         ar_st_free(st);
         return ar_errprefix(err, rc, "%s", path);
     }
-    if (no.site_mode != file_mode) {
+    if ((int)no.site_mode != file_mode) {
         /* Switching mode (e.g. a plain baseline opened for a search): site tensors the
          * file lacks keep their initial values. */
         ar_net_init_params(net, 0);
         for (int i = 0; i < net->n_tensors; i++)
             if (net->layers[net->tensors[i].layer].type == AR_LAYER_RELU) net->tensors[i].optional = 1;
     }
-    rc = ar_ckpt_load_tensors(net, st, no.site_mode != file_mode, err);
+    rc = ar_ckpt_load_tensors(net, st, (int)no.site_mode != file_mode, err);
     if (rc) {
         ar_net_free(net);
         ar_st_free(st);

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/assert.h"
 #include "core/mem.h"
@@ -448,7 +449,10 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
             iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), first_writer, 2 * L - t, &l->dact_off};
         }
     }
-    for (int i = 0; i < n; i++) iv[i].size = (iv[i].size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    for (int i = 0; i < n; i++) {
+        iv[i].size = (iv[i].size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+        if (net->plan_no_reuse) iv[i].start = 0, iv[i].end = 2 * L + 1;
+    }
     size_t arena = place_intervals(iv, n);
     free(iv);
     net->act_len = arena;
@@ -480,6 +484,7 @@ void ar_net_free(struct ar_net *net) {
     free(net->sites);
     free(net->tensors);
     free(net->cfg_text);
+    free(net->prof);
     ar_free_big(net->params);
     ar_free_big(net->state);
     free(net->counts);
@@ -536,9 +541,29 @@ void ar_net_init_params(struct ar_net *net, uint64_t seed) {
     }
 }
 
+static double wall(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int ar_net_profile(struct ar_net *net, int on) {
+    free(net->prof);
+    net->prof = NULL;
+    if (on) {
+        net->prof = calloc((size_t)net->n_layers * 2, sizeof(double));
+        if (!net->prof) return AR_ERR_NOMEM;
+    }
+    return AR_OK;
+}
+
 void ar_net_forward(struct ar_net *net, int n) {
     AR_ASSERT(n > 0 && n <= net->batch);
-    for (int i = 0; i < net->n_layers; i++) net->layers[i].ops->forward(net, &net->layers[i], n);
+    for (int i = 0; i < net->n_layers; i++) {
+        double t0 = net->prof ? wall() : 0;
+        net->layers[i].ops->forward(net, &net->layers[i], n);
+        if (net->prof) net->prof[2 * i] += wall() - t0;
+    }
 }
 
 void ar_net_backward(struct ar_net *net, int n) {
@@ -548,6 +573,8 @@ void ar_net_backward(struct ar_net *net, int n) {
     for (int i = net->n_layers - 1; i >= 0; i--) {
         struct ar_layer *l = &net->layers[i];
         AR_ASSERT(net->grad_ready[i]);
+        double t0 = net->prof ? wall() : 0;
         l->ops->backward(net, l, n);
+        if (net->prof) net->prof[2 * i + 1] += wall() - t0;
     }
 }

@@ -150,6 +150,8 @@ struct ar_net {
     int train_mode;       /* 1: batch statistics and running-stat updates */
     uint8_t *grad_ready;  /* per layer: output gradient written in this backward pass */
     float bn_momentum, bn_eps;
+    int plan_no_reuse; /* debug/test: give every tensor its own memory */
+    double *prof; /* when non-NULL: per layer, seconds in forward [2i] and backward [2i+1] */
 
     /* Activation sites: when set (by autorep/), ReLU layers call these instead of a
      * plain ReLU. site_ctx is owned by the replacement method. */
@@ -178,9 +180,12 @@ void ar_net_init_params(struct ar_net *net, uint64_t seed);
 
 /* Forward n images from net->input (train_mode picks BN behaviour). */
 void ar_net_forward(struct ar_net *net, int n);
-/* Backward from the logits gradient in ar_net_dlogits(). Writes net->grads. */
+/* Backward from the logits gradient in ar_net_dlogits(). Writes net->grads. The
+ * logits (ar_net_logits) are only valid between the forward and the backward. */
 void ar_net_backward(struct ar_net *net, int n);
 float *ar_net_logits(const struct ar_net *net);
+/* Turn per-layer timing on (allocates the counters) or off. */
+AR_NODISCARD int ar_net_profile(struct ar_net *net, int on);
 float *ar_net_dlogits(const struct ar_net *net);
 
 /* Helpers for layer implementations. */
