@@ -29,6 +29,7 @@ endif
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
+TOOL_BIN := $(BUILD)/stcmp
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/models.o
 MODELS   := $(sort $(wildcard models/*.cfg))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -60,13 +61,16 @@ autorep: $(CLI_OBJ) $(BUILD)/libautorep.a
 $(BUILD)/test_unit: $(TEST_OBJ) $(BUILD)/libautorep.a
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libautorep.a $(LDLIBS)
 
+$(BUILD)/stcmp: $(BUILD)/tests/tools/stcmp.o $(BUILD)/libautorep.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)
+
 setup:
 	@scripts/setup.sh
 
 # The README's test command. Installs what is missing, builds, runs unit and CLI tests.
 check: setup
-	@$(MAKE) --no-print-directory all $(BUILD)/test_unit
-	@tests/run.sh $(BUILD)/test_unit ./autorep
+	@$(MAKE) --no-print-directory all $(BUILD)/test_unit $(TOOL_BIN)
+	@STCMP=$(BUILD)/stcmp tests/run.sh $(BUILD)/test_unit ./autorep
 
 check-asan: setup
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \

@@ -323,7 +323,8 @@ int cmd_train(int argc, char **argv) {
     const char *meta[] = {"autorep.arch_name", arch,  "data.set", set, "data.mean", mean, "data.std", std,
                           "autorep.train",     settings, NULL};
     to.meta = meta;
-    fprintf(stderr, "training %s on %s: %d train / %d test images %dx%dx%d, %zu parameters, %zu ReLUs, batch %ld\n",
+    if (to.progress)
+        fprintf(stderr, "training %s on %s: %d train / %d test images %dx%dx%d, %zu parameters, %zu ReLUs, batch %ld\n",
             arch, set, max_train && max_train < tr.n ? (int)max_train : tr.n,
             max_test && max_test < te.n ? (int)max_test : te.n, tr.c, tr.h, tr.w, net.n_params, net.relu_total,
             batch);

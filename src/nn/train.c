@@ -144,12 +144,17 @@ int ar_evaluate(struct ar_net *net, const struct ar_dataset *ds, const struct ar
 
 /* ---- resume state: the net's tensors + optimizer moments + progress ---- */
 
-static void resume_path(char *buf, size_t len, const char *out) { snprintf(buf, len, "%s.resume", out); }
+static void resume_path(char *buf, size_t len, const struct ar_train_opts *o) {
+    if (o->state_path)
+        snprintf(buf, len, "%s", o->state_path);
+    else
+        snprintf(buf, len, "%s.resume", o->out);
+}
 
 static int save_resume(const struct ar_net *net, const struct ar_optim *opt, const struct ar_train_opts *o,
                        int epochs_done, double best, const struct ar_train_hooks *h, char *err) {
     char path[4096], ep[32], steps[32], seed[32], bst[32], total[32];
-    resume_path(path, sizeof path, o->out);
+    resume_path(path, sizeof path, o);
     snprintf(ep, sizeof ep, "%d", epochs_done);
     snprintf(steps, sizeof steps, "%lld", (long long)opt->steps);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
@@ -185,7 +190,7 @@ fail:
 static int load_resume(struct ar_net *net, struct ar_optim *opt, const struct ar_train_opts *o, int *epochs_done,
                        double *best, const struct ar_train_hooks *h, char *err) {
     char path[4096];
-    resume_path(path, sizeof path, o->out);
+    resume_path(path, sizeof path, o);
     struct ar_st st;
     int rc = ar_st_read(&st, path, err);
     if (rc) return ar_errprefix(err, rc, "--resume");
@@ -304,7 +309,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         AR_TRY(load_resume(net, &opt, o, &start, &best, h, err));
     }
     if (o->log) {
-        log = fopen(o->log, start > 0 ? "a" : "w");
+        log = fopen(o->log, (start > 0 || o->log_append) ? "a" : "w");
         if (!log) {
             rc = ar_errf(err, AR_ERR_IO, "%s: %s", o->log, strerror(errno));
             goto fail;
@@ -357,6 +362,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         res->train_loss = sum_loss / steps;
         res->train_top1 = (double)hits / ((double)steps * B);
         if (o->progress) progress(o, h, net, epoch, steps, steps, t0, res->train_loss, res->train_top1, 1);
+        if (h && h->before_eval) h->before_eval(h->ctx, net);
         res->val_loss = res->val_top1 = NAN;
         if (test) AR_TRY(ar_evaluate(net, test, norm, o->max_test, &res->val_loss, &res->val_top1, NULL, err));
         int flags = AR_EPOCH_SAVE;
@@ -381,7 +387,12 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
             fflush(log);
         }
         if (o->out) {
-            if (flags & AR_EPOCH_SAVE) AR_TRY(ar_ckpt_save(net, o->out, o->meta, err));
+            if (flags & AR_EPOCH_SAVE) {
+                if (h && h->save)
+                    AR_TRY(h->save(h->ctx, net, o->out, o->meta, err));
+                else
+                    AR_TRY(ar_ckpt_save(net, o->out, o->meta, err));
+            }
             AR_TRY(save_resume(net, &opt, o, epoch + 1, best, h, err));
         }
         if (flags & AR_EPOCH_STOP) break;

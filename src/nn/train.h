@@ -32,6 +32,10 @@ struct ar_train_hooks {
     void (*after_backward)(void *ctx, struct ar_net *net);
     /* After the optimizer step. */
     void (*after_step)(void *ctx, struct ar_net *net);
+    /* Before the end-of-epoch validation (e.g. settle the masks that will be saved). */
+    void (*before_eval)(void *ctx, struct ar_net *net);
+    /* Write the checkpoint (instead of the plain ar_ckpt_save), e.g. an exported model. */
+    int (*save)(void *ctx, struct ar_net *net, const char *path, const char *const *meta, char *err);
     /* End of epoch, after validation. Return a mask of AR_EPOCH_* flags. Default
      * (no hook): save every epoch. */
     int (*end_epoch)(void *ctx, struct ar_net *net, int epoch, double val_top1);
@@ -59,7 +63,9 @@ struct ar_train_opts {
     int max_train, max_test; /* use only the first N samples (0 = all) */
     const char *out;         /* checkpoint path; NULL = do not save */
     const char *log;         /* JSONL log path; NULL = none */
-    int resume;              /* continue from out + ".resume" */
+    int log_append;          /* append to the log instead of starting it */
+    int resume;              /* continue from the resume file */
+    const char *state_path;  /* resume file; NULL = out + ".resume" */
     int progress;            /* 1: progress bar on stderr */
     const char *const *meta; /* extra checkpoint metadata (key, value, ..., NULL) */
     const char *stage;       /* label for log lines ("train", "search", "finetune") */

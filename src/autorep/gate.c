@@ -1,0 +1,121 @@
+/* Gated-activation kernels for AutoReP and SNL (see gate.h). */
+#include "gate.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t ar_hysteresis(uint8_t *m, const float *alpha, size_t n, float t) {
+    size_t ones = 0;
+#pragma omp parallel for reduction(+ : ones) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = m[i] ? alpha[i] > -t : alpha[i] > t;
+        m[i] = v;
+        ones += v;
+    }
+    return ones;
+}
+
+float ar_softplus(float a) { return a > 20.0f ? a : log1pf(expf(a)); }
+
+void ar_gate_forward(float *y, const float *x, const uint8_t *m, const float *poly, int n, int c, int hw) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const float c0 = poly[3 * ch], c1 = poly[3 * ch + 1], c2 = poly[3 * ch + 2];
+            const float *xp = x + ((size_t)i * c + ch) * hw;
+            float *yp = y + ((size_t)i * c + ch) * hw;
+            const uint8_t *mp = m + (size_t)ch * hw;
+#pragma omp simd
+            for (int j = 0; j < hw; j++) {
+                float v = xp[j];
+                float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
+                yp[j] = mp[j] ? r : p;
+            }
+        }
+}
+
+void ar_gate_backward(float *dx, int acc, float *dm, float *dpoly, const float *dy, const float *x, const uint8_t *m,
+                      const float *poly, int n, int c, int hw) {
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        const float c0 = poly[3 * ch], c1 = poly[3 * ch + 1], c2 = poly[3 * ch + 2];
+        const uint8_t *mp = m + (size_t)ch * hw;
+        float *dmp = dm ? dm + (size_t)ch * hw : NULL;
+        if (dmp) memset(dmp, 0, sizeof(float) * (size_t)hw);
+        double s0 = 0, s1 = 0, s2 = 0;
+        for (int i = 0; i < n; i++) {
+            const float *xp = x + ((size_t)i * c + ch) * hw;
+            const float *gp = dy + ((size_t)i * c + ch) * hw;
+            float *dp = dx ? dx + ((size_t)i * c + ch) * hw : NULL;
+            float l0 = 0, l1 = 0, l2 = 0;
+#pragma omp simd reduction(+ : l0, l1, l2)
+            for (int j = 0; j < hw; j++) {
+                const float v = xp[j], g = gp[j];
+                const float keep = mp[j] ? 1.0f : 0.0f, repl = 1.0f - keep;
+                const float dr = v > 0.0f ? 1.0f : 0.0f;
+                const float d = keep * dr + repl * (2.0f * c2 * v + c1);
+                if (dp) dp[j] = (acc ? dp[j] : 0.0f) + g * d;
+                if (dmp) {
+                    float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
+                    dmp[j] += g * (r - p);
+                }
+                l0 += repl * g;
+                l1 += repl * g * v;
+                l2 += repl * g * v * v;
+            }
+            s0 += l0, s1 += l1, s2 += l2;
+        }
+        if (dpoly) {
+            dpoly[3 * ch] = (float)s0;
+            dpoly[3 * ch + 1] = (float)s1;
+            dpoly[3 * ch + 2] = (float)s2;
+        }
+    }
+}
+
+void ar_running_stats(float *run_mean, float *run_var, const float *x, int n, int c, int hw, float momentum) {
+    const double cnt = (double)n * hw;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < n; i++) {
+            const float *xp = x + ((size_t)i * c + ch) * hw;
+            float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+            for (int j = 0; j < hw; j++) a += xp[j], b += xp[j] * xp[j];
+            s += a, s2 += b;
+        }
+        double mean = s / cnt, var = cnt > 1 ? (s2 - s * mean) / (cnt - 1) : 0;
+        if (var < 0) var = 0;
+        run_mean[ch] = (1.0f - momentum) * run_mean[ch] + momentum * (float)mean;
+        run_var[ch] = (1.0f - momentum) * run_var[ch] + momentum * (float)var;
+    }
+}
+
+void ar_snl_forward(float *y, const float *x, const float *alpha, int n, size_t len) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < len; j++) {
+            float v = x[(size_t)i * len + j], a = alpha[j];
+            y[(size_t)i * len + j] = a * (v > 0.0f ? v : 0.0f) + (1.0f - a) * v;
+        }
+}
+
+void ar_snl_backward(float *dx, int acc, float *dalpha, const float *dy, const float *x, const float *alpha, int n,
+                     size_t len) {
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < len; j++) {
+        const float a = alpha[j];
+        float da = 0;
+        for (int i = 0; i < n; i++) {
+            const size_t k = (size_t)i * len + j;
+            const float v = x[k], g = dy[k];
+            da += g * ((v > 0.0f ? v : 0.0f) - v);
+            if (dx) {
+                float d = g * (v > 0.0f ? 1.0f : 1.0f - a);
+                dx[k] = acc ? dx[k] + d : d;
+            }
+        }
+        if (dalpha) dalpha[j] = da;
+    }
+}
