@@ -83,6 +83,12 @@ int ar_chan_exchange(struct ar_chan *c, uint16_t type, const void *sbuf, size_t 
     return AR_OK;
 }
 
+void ar_chan_shutdown(struct ar_chan *c) {
+    if (!c) return;
+    c->failed = 1;
+    c->ops->shutdown(c);
+}
+
 void ar_chan_close(struct ar_chan *c) {
     if (c) c->ops->destroy(c);
 }

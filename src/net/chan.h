@@ -58,6 +58,7 @@ struct ar_chan_ops {
     int (*recv)(struct ar_chan *c, uint16_t type, void *buf, size_t len, char *err);
     int (*exchange)(struct ar_chan *c, uint16_t type, const void *sbuf, size_t slen, void *rbuf, size_t rlen,
                     char *err);
+    void (*shutdown)(struct ar_chan *c); /* tell the peer we are gone; keep the memory */
     void (*destroy)(struct ar_chan *c);
 };
 
@@ -76,6 +77,9 @@ AR_NODISCARD int ar_chan_recv(struct ar_chan *c, uint16_t type, void *buf, size_
 /* Send one message and receive one, concurrently (no deadlock for any sizes). */
 AR_NODISCARD int ar_chan_exchange(struct ar_chan *c, uint16_t type, const void *sbuf, size_t slen, void *rbuf,
                                   size_t rlen, char *err);
+/* Abort: the peer's pending and later operations fail at once with AR_ERR_NET, and
+ * so do ours. The channel must still be closed. Accepts NULL. */
+void ar_chan_shutdown(struct ar_chan *c);
 /* Close and free. Accepts NULL. */
 void ar_chan_close(struct ar_chan *c);
 

@@ -125,6 +125,14 @@ static int mc_exchange(struct ar_chan *c, uint16_t type, const void *sbuf, size_
     return mc_recv(c, type, rbuf, rlen, err);
 }
 
+static void mc_shutdown(struct ar_chan *c) {
+    struct memchan *m = (struct memchan *)c;
+    pthread_mutex_lock(&m->sh->mu);
+    m->sh->closed[m->side] = 1;
+    pthread_cond_broadcast(&m->sh->cv);
+    pthread_mutex_unlock(&m->sh->mu);
+}
+
 static void mc_destroy(struct ar_chan *c) {
     struct memchan *m = (struct memchan *)c;
     struct mc_shared *sh = m->sh;
@@ -150,7 +158,7 @@ static void mc_destroy(struct ar_chan *c) {
     free(m);
 }
 
-static const struct ar_chan_ops mc_ops = {mc_send, mc_recv, mc_exchange, mc_destroy};
+static const struct ar_chan_ops mc_ops = {mc_send, mc_recv, mc_exchange, mc_shutdown, mc_destroy};
 
 int ar_memchan_pair(struct ar_chan **a, struct ar_chan **b, const char *name_of_b_at_a, const char *name_of_a_at_b,
                     int timeout_ms, char *err) {

@@ -270,6 +270,11 @@ static int tcp_exchange(struct ar_chan *c, uint16_t type, const void *sbuf, size
     return run_io(t, &tx, &rx, err);
 }
 
+static void tcp_shutdown(struct ar_chan *c) {
+    struct tcp_chan *t = (struct tcp_chan *)c;
+    if (t->fd >= 0) shutdown(t->fd, SHUT_RDWR);
+}
+
 static void tcp_destroy(struct ar_chan *c) {
     struct tcp_chan *t = (struct tcp_chan *)c;
     if (t->fd >= 0) close(t->fd);
@@ -281,7 +286,7 @@ static void tcp_destroy(struct ar_chan *c) {
     free(t);
 }
 
-static const struct ar_chan_ops tcp_ops = {tcp_send, tcp_recv, tcp_exchange, tcp_destroy};
+static const struct ar_chan_ops tcp_ops = {tcp_send, tcp_recv, tcp_exchange, tcp_shutdown, tcp_destroy};
 
 /* ---- sockets --------------------------------------------------------------------- */
 
