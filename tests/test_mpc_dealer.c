@@ -168,7 +168,7 @@ static int misuse_fn(struct ar_party *p, void *arg, char *err) {
             if ((rc = ar_mpc_linear_setup(p, 3, &s, r == 0 ? w : NULL, r == 1 ? f : NULL, err))) return rc;
             rc = ar_mpc_linear_setup(p, 3, &s, r == 0 ? w : NULL, r == 1 ? f : NULL, err);
         } else {
-            rc = ar_mpc_linear(p, 3, &s, w, f, NULL, x, y, 0, err);
+            rc = ar_mpc_linear(p, 3, &s, w, f, NULL, x, y, 0, NULL, err);
         }
         c->rc[r] = rc;
         snprintf(c->err[r], AR_ERR_LEN, "%s", err);

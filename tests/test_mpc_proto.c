@@ -286,7 +286,8 @@ struct lin_case {
     struct ar_conv_shape s;
     int reps, trunc, first;
     uint64_t *w, *bias, *f, **x0, **x1, **y0, **y1;
-    struct ar_meas meas[3], setup[3];
+    struct ar_meas meas[3], setup[3], pre[3];
+    int use_pre, reuse_rc[3];
 };
 
 static int lin_fn(struct ar_party *p, void *arg, char *err) {
@@ -294,26 +295,34 @@ static int lin_fn(struct ar_party *p, void *arg, char *err) {
     int rc = ar_party_setup(p, err), r = p->role;
     if (rc) return rc;
     if ((rc = ar_mpc_linear_setup(p, 9, &c->s, r == 0 ? c->w : NULL, r == 1 ? c->f : NULL, err))) return rc;
+    struct ar_linear_pre pre[4];
+    memset(pre, 0, sizeof pre);
+    for (int k = 0; c->use_pre && k < c->reps; k++) /* offline pass: all material first */
+        if ((rc = ar_mpc_linear_pre(p, 9, &c->s, r == 1 ? c->f : NULL, &pre[k], err))) return rc;
     for (int k = 0; k < c->reps; k++) {
         const uint64_t *x = r == 0 ? (c->first ? NULL : c->x0[k]) : r == 1 ? c->x1[k] : NULL;
         uint64_t *y = r == 0 ? c->y0[k] : r == 1 ? c->y1[k] : NULL;
         if ((rc = ar_mpc_linear(p, 9, &c->s, r == 0 ? c->w : NULL, r == 1 ? c->f : NULL, r == 0 ? c->bias : NULL, x,
-                                y, c->trunc, err)))
+                                y, c->trunc, c->use_pre ? &pre[k] : NULL, err)))
             return rc;
     }
+    if (c->use_pre) /* a preparation is consumed by its call: a second use is refused */
+        c->reuse_rc[r] = ar_mpc_linear(p, 9, &c->s, c->w, c->f, NULL, c->x1[0], c->y1[0], 0, &pre[0], err);
     c->meas[r] = ar_party_meas(p, 9, AR_OP_LINEAR);
+    c->pre[r] = ar_party_meas(p, 9, AR_OP_PRE);
     c->setup[r] = ar_party_meas(p, 9, AR_OP_SETUP);
     return ar_party_finish(p, err);
 }
 
-static void check_linear(struct ar_conv_shape s, int trunc, int first, int reps, uint64_t salt) {
+static void check_linear(struct ar_conv_shape s, int trunc, int first, int reps, int use_pre, uint64_t salt) {
     int f = AR_FIX_DEFAULT_BITS;
     struct ar_rng r;
     ar_rng_seed(&r, ar_test_seed(), 36, salt);
     size_t nin = ar_conv_in_count(&s), nout = ar_conv_out_count(&s), nw = ar_conv_w_count(&s);
     struct lin_case c = {s, reps, trunc, first, tu_alloc(nw), tu_alloc((size_t)s.oc), tu_alloc(nw),
                          calloc((size_t)reps, sizeof(uint64_t *)), calloc((size_t)reps, sizeof(uint64_t *)),
-                         calloc((size_t)reps, sizeof(uint64_t *)), calloc((size_t)reps, sizeof(uint64_t *)), {{0}}, {{0}}};
+                         calloc((size_t)reps, sizeof(uint64_t *)), calloc((size_t)reps, sizeof(uint64_t *)), {{0}}, {{0}},
+                         {{0}}, use_pre, {0, 0, 0}};
     for (size_t i = 0; i < nw; i++) c.w[i] = ar_fix_encode((ar_rng_uniform_d(&r) - 0.5) * 0.5, f);
     for (int o = 0; o < s.oc; o++) c.bias[o] = ar_fix_encode((ar_rng_uniform_d(&r) - 0.5) * 2, 2 * f);
     uint64_t **x = calloc((size_t)reps, sizeof *x);
@@ -346,7 +355,14 @@ static void check_linear(struct ar_conv_shape s, int trunc, int first, int reps,
                   s.stride, s.pad, s.oc, trunc, bad);
         struct ar_cost cm = ar_cost_linear(&s), cr = {0};
         for (int k = 0; k < reps; k++) ar_cost_add(&cr, &cm);
-        tu_cost_matches("linear", &c.meas[0], &c.meas[2], &cr);
+        if (use_pre) {
+            /* the dealer material moved to the offline step; the online step is unchanged */
+            CHECK(c.pre[0].dealer_bytes == cr.dealer_to_p0 && c.pre[2].dealer_bytes == cr.dealer_to_p0);
+            CHECK(c.pre[0].sent == 0 && c.pre[0].recv == 0 && c.meas[0].dealer_bytes == 0);
+            cr.dealer_to_p0 = 0;
+            for (int k = 0; k < 3; k++) CHECK_EQ_INT(c.reuse_rc[k], AR_ERR_PROTO);
+        }
+        tu_cost_matches("linear", &c.meas[0], use_pre ? NULL : &c.meas[2], &cr);
         struct ar_cost cs = ar_cost_linear_setup(&s);
         CHECK(c.setup[0].sent == cs.p0_to_p1 && c.setup[1].recv == cs.p0_to_p1 && c.setup[0].oneway == 1);
         free(ref);
@@ -377,10 +393,11 @@ AR_TEST(mpc_linear_conv_fc_exact_and_truncated) {
         {1, 16, 4, 4, 8, 1, 1, 2, 0}, /* strided 1x1 shortcut */
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
-        check_linear(shapes[t], 0, 0, 3, 100 + t); /* exact, three inferences reusing F */
-        check_linear(shapes[t], f, 0, 1, 200 + t); /* truncated: floor + {0, 1} */
+        check_linear(shapes[t], 0, 0, 3, 0, 100 + t); /* exact, three inferences reusing F */
+        check_linear(shapes[t], f, 0, 1, 0, 200 + t); /* truncated: floor + {0, 1} */
     }
-    check_linear(shapes[0], f, 1, 2, 300); /* first layer: input wholly P1's */
+    check_linear(shapes[0], f, 1, 2, 0, 300); /* first layer: input wholly P1's */
+    check_linear(shapes[1], 0, 0, 3, 1, 301); /* offline preparation of every call first */
 }
 
 /* ---- input sharing, reveal, local ops ---------------------------------------------------- */

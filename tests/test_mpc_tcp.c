@@ -29,10 +29,10 @@ static int net_walk(struct ar_party *p, struct net_case *c, char *err) {
     uint64_t *h = r < 2 ? tu_alloc(n1) : NULL, *a = r < 2 ? tu_alloc(n1) : NULL, *pool = r < 2 ? tu_alloc(4) : NULL;
     uint64_t *out = r < 2 ? tu_alloc(3) : NULL;
     rc = ar_mpc_linear(p, 1, &c->conv, r == 0 ? c->w1 : NULL, r == 1 ? c->f1 : NULL, r == 0 ? c->b1 : NULL,
-                       r == 1 ? c->img : NULL, h, f, err);
+                       r == 1 ? c->img : NULL, h, f, NULL, err);
     if (!rc) rc = ar_mpc_act(p, 2, 1, 4, 36, c->mask, c->coef, h, a, err);
     if (!rc) ar_mpc_sumpool(p, pool, a, 1, 4, 6, 6, 6, 1);
-    if (!rc) rc = ar_mpc_linear(p, 4, &c->fc, r == 0 ? c->w2 : NULL, r == 1 ? c->f2 : NULL, NULL, pool, out, f, err);
+    if (!rc) rc = ar_mpc_linear(p, 4, &c->fc, r == 0 ? c->w2 : NULL, r == 1 ? c->f2 : NULL, NULL, pool, out, f, NULL, err);
     if (!rc) rc = ar_mpc_reveal_p1(p, 5, 3, out, r == 1 ? c->logits : NULL, err);
     if (!rc) rc = ar_party_finish(p, err);
     c->total[r] = ar_party_meas_total(p, -1);

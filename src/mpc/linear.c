@@ -90,22 +90,81 @@ int ar_mpc_linear_setup(struct ar_party *p, uint32_t layer, const struct ar_conv
     return rc;
 }
 
+/* Get and mark the correlation; P1 also computes y1 unless `defer_y1` (then the
+ * caller computes it after sending M, so that the two parties' convolutions overlap). */
+static int prepare(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s, const uint64_t *f,
+                   struct ar_linear_pre *pre, int defer_y1, char *err) {
+    size_t nin = ar_conv_in_count(s), nout = ar_conv_out_count(s);
+    memset(pre, 0, sizeof *pre);
+    int rc = ar_corr_get(p, AR_CORR_LINEAR, layer, nin, 0, s, &pre->corr, err);
+    if (rc) return rc;
+    pre->layer = layer;
+    pre->n_out = nout;
+    pre->ready = 1;
+    if (p->role == AR_ROLE_DEALER) return AR_OK;
+    if ((rc = ar_corr_use(p, &pre->corr, AR_CORR_LINEAR, nin, 0, err))) goto fail;
+    if (p->role == AR_ROLE_P1 && !defer_y1) {
+        AR_ASSERT(f);
+        size_t ncol = ar_ring_conv2d_scratch(s);
+        uint64_t *col = ar__alloc_u64(ncol);
+        pre->y1 = ar__alloc_u64(nout);
+        if (!col || !pre->y1) {
+            ar__wipe_free(col, ncol);
+            rc = ar_errf(err, AR_ERR_NOMEM, "linear layer %u: out of memory", layer);
+            goto fail;
+        }
+        ar_ring_conv2d(pre->y1, pre->corr.a, f, col, s);
+        ar_ring_add_inplace(pre->y1, pre->corr.c, nout);
+        ar__wipe_free(col, ncol);
+    }
+    return AR_OK;
+fail:
+    ar_linear_pre_free(pre);
+    return rc;
+}
+
+void ar_linear_pre_free(struct ar_linear_pre *pre) {
+    if (!pre) return;
+    ar_corr_release(&pre->corr);
+    ar__wipe_free(pre->y1, pre->n_out);
+    memset(pre, 0, sizeof *pre);
+}
+
+int ar_mpc_linear_pre(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s, const uint64_t *f,
+                      struct ar_linear_pre *pre, char *err) {
+    memset(pre, 0, sizeof *pre);
+    if (!ar_conv_shape_ok(s)) return ar_errf(err, AR_ERR_ARG, "linear layer %u: invalid shape", layer);
+    int rc = ar__layer_check(p, layer, ar_conv_w_count(s), err);
+    if (rc) return rc;
+    struct ar_meas_scope ms;
+    ar__meas_begin(p, &ms, layer, AR_OP_PRE);
+    rc = prepare(p, layer, s, f, pre, 0, err);
+    ar__meas_end(p, &ms);
+    if (rc) ar_errprefix(err, rc, "linear layer %u preparation", layer);
+    return rc;
+}
+
 int ar_mpc_linear(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s, const uint64_t *w,
-                  const uint64_t *f, const uint64_t *bias, const uint64_t *x, uint64_t *y, int trunc_bits, char *err) {
+                  const uint64_t *f, const uint64_t *bias, const uint64_t *x, uint64_t *y, int trunc_bits,
+                  struct ar_linear_pre *pre, char *err) {
     if (!ar_conv_shape_ok(s)) return ar_errf(err, AR_ERR_ARG, "linear layer %u: invalid shape", layer);
     if (trunc_bits < 0 || trunc_bits > 62)
         return ar_errf(err, AR_ERR_ARG, "linear layer %u: truncation by %d bits", layer, trunc_bits);
     int rc = ar__layer_check(p, layer, ar_conv_w_count(s), err);
     if (rc) return rc;
     size_t nin = ar_conv_in_count(s), nout = ar_conv_out_count(s), ncol = ar_ring_conv2d_scratch(s);
+    if (pre && (!pre->ready || pre->layer != layer || pre->n_out != nout))
+        return ar_errf(err, AR_ERR_PROTO, "linear layer %u: preparation missing, used twice or made for layer %u",
+                       layer, pre->layer);
     struct ar_meas_scope ms;
     ar__meas_begin(p, &ms, layer, AR_OP_LINEAR);
-    struct ar_corr c;
-    memset(&c, 0, sizeof c);
+    struct ar_linear_pre local;
+    memset(&local, 0, sizeof local);
+    struct ar_linear_pre *pr = pre ? pre : &local;
     uint64_t *buf = NULL, *col = NULL;
-    AR_TRY(ar_corr_get(p, AR_CORR_LINEAR, layer, nin, 0, s, &c, err));
+    if (!pre) AR_TRY(prepare(p, layer, s, f, &local, 1, err));
     if (p->role == AR_ROLE_DEALER) goto fail; /* done */
-    AR_TRY(ar_corr_use(p, &c, AR_CORR_LINEAR, nin, 0, err));
+    const struct ar_corr *c = &pr->corr;
     buf = ar__alloc_u64(nin);
     col = ar__alloc_u64(ncol);
     if (!buf || !col) {
@@ -113,23 +172,28 @@ int ar_mpc_linear(struct ar_party *p, uint32_t layer, const struct ar_conv_shape
         goto fail;
     }
     if (p->role == AR_ROLE_P1) {
-        AR_ASSERT(f && x && y);
-        for (size_t i = 0; i < nin; i++) buf[i] = x[i] - c.a[i];
+        AR_ASSERT(x && y);
+        for (size_t i = 0; i < nin; i++) buf[i] = x[i] - c->a[i];
         AR_TRY(ar_chan_send(p->peer, AR_MSG_LINEAR, buf, 8 * nin, err));
-        ar_ring_conv2d(y, c.a, f, col, s);
-        ar_ring_add_inplace(y, c.c, nout);
+        if (pr->y1) {
+            memcpy(y, pr->y1, nout * sizeof *y);
+        } else {
+            AR_ASSERT(f);
+            ar_ring_conv2d(y, c->a, f, col, s);
+            ar_ring_add_inplace(y, c->c, nout);
+        }
         ar_ring_trunc_share_array(y, nout, 1, trunc_bits);
     } else {
         AR_ASSERT(w && y);
         AR_TRY(ar_chan_recv(p->peer, AR_MSG_LINEAR, buf, 8 * nin, err));
         if (x) ar_ring_add_inplace(buf, x, nin);
         ar_ring_conv2d(y, buf, w, col, s);
-        ar_ring_add_inplace(y, c.c, nout);
+        ar_ring_add_inplace(y, c->c, nout);
         if (bias) ar_ring_add_bias(y, bias, (size_t)s->n, (size_t)s->oc, nout / ((size_t)s->n * (size_t)s->oc));
         ar_ring_trunc_share_array(y, nout, 0, trunc_bits);
     }
 fail:
-    ar_corr_release(&c);
+    ar_linear_pre_free(pr);
     ar__wipe_free(buf, nin);
     ar__wipe_free(col, ncol);
     ar__meas_end(p, &ms);

@@ -35,6 +35,7 @@ const char *ar_op_name(int op) {
     case AR_OP_ACT: return "act";
     case AR_OP_REVEAL: return "reveal";
     case AR_OP_MAXPOOL: return "maxpool";
+    case AR_OP_PRE: return "pre";
     default: return "?";
     }
 }

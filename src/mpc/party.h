@@ -41,7 +41,8 @@ enum ar_op {
     AR_OP_ACT = 4,    /* mixed ReLU / poly site */
     AR_OP_REVEAL = 5, /* output to P1 */
     AR_OP_MAXPOOL = 6,
-    AR_OP_COUNT = 7
+    AR_OP_PRE = 7,    /* offline preparation of a linear layer (ar_mpc_linear_pre) */
+    AR_OP_COUNT = 8
 };
 
 const char *ar_op_name(int op);

@@ -22,6 +22,7 @@
 
 #include "core/status.h"
 #include "kernels/ring.h"
+#include "mpc/dealer.h"
 #include "mpc/party.h"
 
 /* ---- inputs and outputs (no dealer involvement) ------------------------------------ */
@@ -47,6 +48,26 @@ AR_NODISCARD int ar_mpc_reveal_p1(struct ar_party *p, uint32_t layer, size_t n, 
 AR_NODISCARD int ar_mpc_linear_setup(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s,
                                      const uint64_t *w, uint64_t *f, char *err);
 
+/* Input-independent part of one linear call, prepared ahead of the query:
+ * P1: the correlation (A1) and y1 = conv(A1, F) + C1; P0: C0 from the dealer;
+ * dealer: generates and sends C0. Optional (ar_mpc_linear does it inline when
+ * given pre = NULL), but when used, all three roles must call it at the same point
+ * of their call sequence, and the result must be consumed by exactly one
+ * ar_mpc_linear of the same layer. */
+struct ar_linear_pre {
+    struct ar_corr corr; /* the LINEAR correlation: A1, C1 at P1; C0 at P0 */
+    uint64_t *y1;        /* P1: conv(A1, F) + C1, (N, OC, OH, OW) */
+    size_t n_out;
+    uint32_t layer;
+    int ready;
+};
+
+/* f: (OC, C, KH, KW) at P1 (NULL elsewhere). */
+AR_NODISCARD int ar_mpc_linear_pre(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s,
+                                   const uint64_t *f, struct ar_linear_pre *pre, char *err);
+/* Free an unused (or used) preparation. Accepts a zeroed struct. */
+void ar_linear_pre_free(struct ar_linear_pre *pre);
+
 /* y = conv(x, W) + bias, then each party truncates its share locally by trunc_bits
  * (0 = no truncation; with x and W at scale f the product has scale 2f).
  * Algebra (dealer: A1, C1 seeded from k1D, B from k0D, sends C0 = conv(A1, B) - C1):
@@ -57,10 +78,11 @@ AR_NODISCARD int ar_mpc_linear_setup(struct ar_party *p, uint32_t layer, const s
  * First layer: P0 passes x = NULL (its share is zero: the input is wholly P1's).
  * s: geometry (N, C, H, W, OC, KH, KW, stride, pad); FC is H = W = KH = KW = 1.
  * w: at P0   f: at P1 (from ar_mpc_linear_setup)   bias: (OC) at P0 or NULL
- * x: (N, C, H, W) share   y: (N, OC, OH, OW) share. */
+ * x: (N, C, H, W) share   y: (N, OC, OH, OW) share
+ * pre: from ar_mpc_linear_pre (consumed), or NULL to do that step inline. */
 AR_NODISCARD int ar_mpc_linear(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s,
                                const uint64_t *w, const uint64_t *f, const uint64_t *bias, const uint64_t *x,
-                               uint64_t *y, int trunc_bits, char *err);
+                               uint64_t *y, int trunc_bits, struct ar_linear_pre *pre, char *err);
 
 /* ---- activations -------------------------------------------------------------------- */
 
