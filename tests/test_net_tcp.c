@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "check.h"
 #include "net/tcp.h"
 #include "net/wire.h"
@@ -188,10 +190,13 @@ static void proxy_stop(struct proxy *x) {
 
 /* Server (P0) accepts through the proxy from a client (P1). The accept runs in a
  * thread; returns the accept status via `a`. */
+static int force_chacha; /* cipher used by connect_via */
+
 static int connect_via(struct acc_arg *a, pthread_t *t, int *lport, struct ar_chan **cli, int port_shift_proxy,
                        struct proxy *px, enum pmode mode, int frame, uint8_t cli_hash, char *err) {
     struct ar_tcp_opts o;
     ar_tcp_opts_default(&o);
+    o.force_chacha = force_chacha;
     o.timeout_ms = 1500;
     o.connect_timeout_ms = 3000;
     memset(a, 0, sizeof *a);
@@ -209,7 +214,7 @@ static int connect_via(struct acc_arg *a, pthread_t *t, int *lport, struct ar_ch
     return ar_tcp_connect("127.0.0.1", port, &hs, &o, cli, err);
 }
 
-AR_TEST(net_tcp_roundtrip_frames_and_counters) {
+static void roundtrip(void) {
     char err[AR_ERR_LEN] = "";
     struct acc_arg a;
     pthread_t t;
@@ -219,6 +224,10 @@ AR_TEST(net_tcp_roundtrip_frames_and_counters) {
     pthread_join(t, NULL);
     REQUIRE_OK(a.rc, a.err);
     CHECK(a.peer_role == AR_ROLE_P1);
+    const char *want = force_chacha || !crypto_aead_aes256gcm_is_available() ? "chacha20poly1305" : "aes256gcm";
+    CHECK_MSG(strcmp(ar_tcp_cipher(cli), want) == 0 && strcmp(ar_tcp_cipher(a.ch), want) == 0, "cipher %s",
+              ar_tcp_cipher(cli));
+    CHECK(ar_tcp_cipher(NULL) == NULL);
     size_t sizes[] = {0, 1, 100, AR_FRAME_MAX - 1, AR_FRAME_MAX, AR_FRAME_MAX + 1, 3 * AR_FRAME_MAX + 5};
     size_t maxn = 3 * AR_FRAME_MAX + 5;
     uint8_t *s = malloc(maxn), *r = malloc(maxn);
@@ -244,6 +253,11 @@ AR_TEST(net_tcp_roundtrip_frames_and_counters) {
     ar_chan_close(cli);
     ar_chan_close(a.ch);
     ar_tcp_close_listener(a.lfd);
+}
+
+AR_TEST(net_tcp_roundtrip_frames_and_counters) {
+    for (force_chacha = 0; force_chacha < 2; force_chacha++) roundtrip();
+    force_chacha = 0;
 }
 
 struct big_arg {
@@ -429,6 +443,10 @@ done:
 
 /* Client->server frames: 0 = HELLO, 1 = AUTH, 2 = first data frame. */
 AR_TEST(net_tcp_rejects_corrupted_frames) {
+    force_chacha = 1; /* the flip / replay cases under both ciphers */
+    run_attack(&(struct attack){P_FLIP, 2, AR_ERR_PROTO, "failed authentication", 0});
+    run_attack(&(struct attack){P_REPLAY_FIXSEQ, 3, AR_ERR_PROTO, "failed authentication", 1});
+    force_chacha = 0;
     static const struct attack attacks[] = {
         {P_MAGIC, 2, AR_ERR_PROTO, "bad frame magic", 0},
         {P_TYPE, 2, AR_ERR_PROTO, "frame type", 0},

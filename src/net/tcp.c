@@ -54,6 +54,7 @@ struct tcp_chan {
     struct ar_chan base;
     int fd;
     int enc;
+    int aes; /* AES-256-GCM instead of ChaCha20-Poly1305 */
     uint8_t tx_key[32], rx_key[32];
     uint64_t tx_ctr, rx_ctr;
     uint32_t tx_seq, rx_seq;
@@ -65,6 +66,7 @@ void ar_tcp_opts_default(struct ar_tcp_opts *o) {
     o->connect_timeout_ms = 10000;
     o->sockbuf = 4 << 20;
     o->plaintext = 0;
+    o->force_chacha = 0;
 }
 
 /* ---- frame state machine ----------------------------------------------------- */
@@ -100,10 +102,15 @@ static int tx_step(struct tcp_chan *t, struct tx_state *s, char *err) {
             if (t->enc) {
                 uint8_t nonce[12];
                 nonce_of(nonce, t->tx_ctr);
-                crypto_aead_chacha20poly1305_ietf_encrypt_detached(t->txbuf + AR_WIRE_HDR,
-                                                                   t->txbuf + AR_WIRE_HDR + chunk, NULL,
-                                                                   s->buf + s->off, chunk, t->txbuf, AR_WIRE_HDR,
-                                                                   NULL, nonce, t->tx_key);
+                if (t->aes)
+                    crypto_aead_aes256gcm_encrypt_detached(t->txbuf + AR_WIRE_HDR, t->txbuf + AR_WIRE_HDR + chunk,
+                                                           NULL, s->buf + s->off, chunk, t->txbuf, AR_WIRE_HDR,
+                                                           NULL, nonce, t->tx_key);
+                else
+                    crypto_aead_chacha20poly1305_ietf_encrypt_detached(t->txbuf + AR_WIRE_HDR,
+                                                                       t->txbuf + AR_WIRE_HDR + chunk, NULL,
+                                                                       s->buf + s->off, chunk, t->txbuf,
+                                                                       AR_WIRE_HDR, NULL, nonce, t->tx_key);
                 t->tx_ctr++;
             } else if (chunk) {
                 memcpy(t->txbuf + AR_WIRE_HDR, s->buf + s->off, chunk);
@@ -182,9 +189,14 @@ static int rx_step(struct tcp_chan *t, struct rx_state *s, char *err) {
         if (t->enc) {
             uint8_t nonce[12];
             nonce_of(nonce, t->rx_ctr);
-            if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(s->buf + s->off, NULL, s->buf + s->off, s->chunk,
-                                                                   s->mac, s->hdr, AR_WIRE_HDR, nonce,
-                                                                   t->rx_key) != 0)
+            int bad = t->aes ? crypto_aead_aes256gcm_decrypt_detached(s->buf + s->off, NULL, s->buf + s->off,
+                                                                      s->chunk, s->mac, s->hdr, AR_WIRE_HDR,
+                                                                      nonce, t->rx_key)
+                             : crypto_aead_chacha20poly1305_ietf_decrypt_detached(s->buf + s->off, NULL,
+                                                                                  s->buf + s->off, s->chunk, s->mac,
+                                                                                  s->hdr, AR_WIRE_HDR, nonce,
+                                                                                  t->rx_key);
+            if (bad)
                 return ar_errf(err, AR_ERR_PROTO,
                                "%s: frame seq %u failed authentication (tampered, replayed or forged)",
                                t->base.name, t->rx_seq);
@@ -288,6 +300,12 @@ static void tcp_destroy(struct ar_chan *c) {
 
 static const struct ar_chan_ops tcp_ops = {tcp_send, tcp_recv, tcp_exchange, tcp_shutdown, tcp_destroy};
 
+const char *ar_tcp_cipher(const struct ar_chan *c) {
+    if (!c || c->ops != &tcp_ops) return NULL;
+    const struct tcp_chan *t = (const struct tcp_chan *)c;
+    return !t->enc ? "none" : t->aes ? "aes256gcm" : "chacha20poly1305";
+}
+
 /* ---- sockets --------------------------------------------------------------------- */
 
 int ar_tcp_parse_addr(const char *spec, char *host, size_t host_len, int *port, char *err) {
@@ -385,7 +403,9 @@ static int handshake(struct tcp_chan *t, const struct ar_handshake *hs, const st
     crypto_kx_keypair(pk, sk);
     uint8_t hello[HELLO_LEN], peer[HELLO_LEN];
     uint32_t ver = AR_PROTO_VERSION;
-    uint16_t role = (uint16_t)hs->my_role, flags = (uint16_t)(o->plaintext ? 1 : 0);
+    /* flags: bit 0 plaintext, bit 1 "can do AES-256-GCM" */
+    int can_aes = !o->plaintext && !o->force_chacha && crypto_aead_aes256gcm_is_available();
+    uint16_t role = (uint16_t)hs->my_role, flags = (uint16_t)((o->plaintext ? 1 : 0) | (can_aes ? 2 : 0));
     for (int i = 0; i < 4; i++) hello[i] = (uint8_t)(ver >> (8 * i));
     hello[4] = (uint8_t)role;
     hello[5] = (uint8_t)(role >> 8);
@@ -409,11 +429,12 @@ static int handshake(struct tcp_chan *t, const struct ar_handshake *hs, const st
                      ar_role_name(hs->peer_role), ar_role_name(prole));
         goto done;
     }
-    if (pflags != flags) {
+    if ((pflags & 1) != (flags & 1)) {
         rc = ar_errf(err, AR_ERR_MISMATCH, "%s: encryption setting differs (peer plaintext=%d, ours=%d)",
                      t->base.name, pflags & 1, flags & 1);
         goto done;
     }
+    t->aes = (pflags & 2) && can_aes;
     if (!o->plaintext) {
         int k = is_client ? crypto_kx_client_session_keys(t->rx_key, t->tx_key, pk, sk, peer + 8)
                           : crypto_kx_server_session_keys(t->rx_key, t->tx_key, pk, sk, peer + 8);

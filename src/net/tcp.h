@@ -5,7 +5,8 @@
  *   1. both send HELLO {u32 protocol version, u16 role, u16 flags, X25519 public key}
  *      in clear and check version, roles and the encryption setting (AR_ERR_MISMATCH);
  *   2. both derive per-direction keys with crypto_kx (the connecting side is the
- *      kx client); every later frame is ChaCha20-Poly1305 encrypted;
+ *      kx client); every later frame is AEAD-encrypted: AES-256-GCM when both CPUs
+ *      have AES-NI (and neither forces otherwise), else ChaCha20-Poly1305;
  *   3. both send AUTH {32-byte model hash} encrypted and compare: a different hash
  *      is AR_ERR_MISMATCH, so no secret is ever sent to a peer with another model.
  * The key exchange is unauthenticated: it protects the P0<->P1 traffic from the
@@ -34,7 +35,12 @@ struct ar_tcp_opts {
     int connect_timeout_ms; /* how long connect retries / accept waits (default 10000) */
     int sockbuf;            /* SO_SNDBUF and SO_RCVBUF in bytes (default 4 MiB) */
     int plaintext;          /* 1: no encryption (loopback benchmarks only; both ends must agree) */
+    int force_chacha;       /* 1: never negotiate AES-256-GCM */
 };
+
+/* Cipher of an established TCP channel: "aes256gcm", "chacha20poly1305", "none",
+ * or NULL for a channel that is not TCP. */
+const char *ar_tcp_cipher(const struct ar_chan *c);
 
 void ar_tcp_opts_default(struct ar_tcp_opts *o);
 
