@@ -5,6 +5,8 @@
  * different model hash is refused before any secret moves; and timings of a
  * ResNet-18-sized activation layer. */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "net/tcp.h"
 #include "test_mpc_util.h"
@@ -99,7 +101,7 @@ static void setup_net(struct net_case *c, int *lfd0, int *lfdd) {
     c->cfg[2].dealer_listen_fd = *lfdd;
 }
 
-AR_TEST(mpc_tcp_three_party_small_network) {
+static void net_init(struct net_case *cp) {
     int f = AR_FIX_DEFAULT_BITS;
     struct ar_rng r;
     ar_rng_seed(&r, ar_test_seed(), 80, 0);
@@ -125,11 +127,23 @@ AR_TEST(mpc_tcp_three_party_small_network) {
         c.coef[3 * i + 2] = ar_fix_encode(0.01 * i, f);
     }
     for (int i = 0; i < 4 * 36; i++) c.mask[i] = (uint8_t)(ar_rng_below(&r, 4) == 0);
-    int lfd0, lfdd;
-    setup_net(&c, &lfd0, &lfdd);
-    run_three(&c);
-    for (int k = 0; k < 3; k++) CHECK_MSG(c.rc[k] == AR_OK, "%s: %s", ar_role_name(k), c.err[k]);
-    /* plaintext ring pipeline with the same truncation points */
+    *cp = c;
+}
+
+static void net_free(struct net_case *c) {
+    free(c->w1);
+    free(c->w2);
+    free(c->b1);
+    free(c->f1);
+    free(c->f2);
+    free(c->img);
+    free(c->logits);
+}
+
+/* Plaintext ring pipeline with the same truncation points; checks the logits. */
+static void net_check(const struct net_case *cp, const uint64_t *logits) {
+    struct net_case c = *cp;
+    int f = AR_FIX_DEFAULT_BITS;
     size_t n1 = ar_conv_out_count(&c.conv);
     uint64_t *h = tu_alloc(n1), *col = tu_alloc(ar_ring_conv2d_scratch(&c.conv)), *a = tu_alloc(n1), pool[4], out[3];
     ar_ring_conv2d(h, c.img, c.w1, col, &c.conv);
@@ -142,10 +156,23 @@ AR_TEST(mpc_tcp_three_party_small_network) {
     ar_ring_conv2d(out, pool, c.w2, NULL, &c.fc);
     ar_ring_sar_array(out, 3, f);
     /* the truncation errors (+1 LSB each) propagate: allow a few LSB */
-    for (int i = 0; i < 3 && c.rc[1] == AR_OK; i++) {
-        int64_t d = tu_diff(c.logits[i], out[i]);
+    for (int i = 0; i < 3; i++) {
+        int64_t d = tu_diff(logits[i], out[i]);
         CHECK_MSG(d >= -8 && d <= 8, "logit %d off by %lld LSB", i, (long long)d);
     }
+    free(h);
+    free(col);
+    free(a);
+}
+
+AR_TEST(mpc_tcp_three_party_small_network) {
+    struct net_case c;
+    net_init(&c);
+    int lfd0, lfdd;
+    setup_net(&c, &lfd0, &lfdd);
+    run_three(&c);
+    for (int k = 0; k < 3; k++) CHECK_MSG(c.rc[k] == AR_OK, "%s: %s", ar_role_name(k), c.err[k]);
+    if (c.rc[1] == AR_OK) net_check(&c, c.logits);
     if (c.rc[0] == AR_OK) {
         size_t nr = 0;
         for (int i = 0; i < 144; i++) nr += c.mask[i];
@@ -168,16 +195,52 @@ AR_TEST(mpc_tcp_three_party_small_network) {
     }
     ar_tcp_close_listener(lfd0);
     ar_tcp_close_listener(lfdd);
-    free(h);
-    free(col);
-    free(a);
-    free(c.w1);
-    free(c.w2);
-    free(c.b1);
-    free(c.f1);
-    free(c.f2);
-    free(c.img);
-    free(c.logits);
+    net_free(&c);
+}
+
+/* The same network with the dealer and P1 as separate (forked) processes. */
+AR_TEST(mpc_tcp_three_processes) {
+    struct net_case c;
+    net_init(&c);
+    int lfd0, lfdd, fds[2];
+    setup_net(&c, &lfd0, &lfdd);
+    REQUIRE(pipe(fds) == 0);
+    fflush(stdout);
+    pid_t kid[2];
+    for (int k = 0; k < 2; k++) {
+        int role = k == 0 ? AR_ROLE_DEALER : AR_ROLE_P1;
+        kid[k] = fork();
+        REQUIRE(kid[k] >= 0);
+        if (kid[k] == 0) {
+            close(fds[0]);
+            if (role == AR_ROLE_P1) ar_tcp_close_listener(lfdd);
+            ar_tcp_close_listener(lfd0);
+            struct thr t = {&c, role};
+            party_thread(&t);
+            if (role == AR_ROLE_P1) {
+                ssize_t w = write(fds[1], c.logits, 3 * sizeof *c.logits);
+                (void)w;
+            }
+            _exit(c.rc[role] ? 1 : 0);
+        }
+    }
+    close(fds[1]);
+    ar_tcp_close_listener(lfdd);
+    struct thr t = {&c, AR_ROLE_P0};
+    party_thread(&t);
+    CHECK_MSG(c.rc[0] == AR_OK, "P0: %s", c.err[0]);
+    uint64_t logits[3];
+    ssize_t got = read(fds[0], logits, sizeof logits);
+    close(fds[0]);
+    for (int k = 0; k < 2; k++) {
+        int st = 0;
+        waitpid(kid[k], &st, 0);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s process failed", k ? "P1" : "dealer");
+    }
+    CHECK(got == (ssize_t)sizeof logits);
+    if (got == (ssize_t)sizeof logits) net_check(&c, logits);
+    ar_tcp_close_listener(lfd0);
+    net_free(&c);
 }
 
 AR_TEST(mpc_tcp_dealer_with_other_model_refused) {

@@ -90,6 +90,7 @@ void ar_net_config_default(struct ar_net_config *c) {
     c->dealer_port = 7101;
     c->p0_listen_fd = c->dealer_listen_fd = -1;
     ar_tcp_opts_default(&c->tcp);
+    c->dealer_timeout_ms = 600000;
 }
 
 int ar_party_connect_tcp(struct ar_party *p, const struct ar_net_config *c, char *err) {
@@ -136,6 +137,10 @@ int ar_party_connect_tcp(struct ar_party *p, const struct ar_net_config *c, char
         }
         ar_party_attach(p, NULL, NULL, ra == AR_ROLE_P0 ? a : b, ra == AR_ROLE_P0 ? b : a);
     }
+    /* dealer links: the long timeout (see session.h) */
+    if (dealer) dealer->timeout_ms = c->dealer_timeout_ms;
+    if (a) a->timeout_ms = c->dealer_timeout_ms;
+    if (b) b->timeout_ms = c->dealer_timeout_ms;
     p->owns_chans = 1;
     if (own_lfd) ar_tcp_close_listener(lfd);
     return AR_OK;

@@ -47,6 +47,10 @@ struct ar_net_config {
     int p0_listen_fd;      /* already-listening sockets to use instead (or -1) */
     int dealer_listen_fd;
     struct ar_tcp_opts tcp;
+    /* Inactivity timeout of the dealer links (ms; default 600000). The dealer runs
+     * ahead of P0 and blocks in send() while P0 is busy elsewhere, which is not an
+     * error; a dead P0 is still detected at once by the connection reset. */
+    int dealer_timeout_ms;
     uint8_t model_hash[AR_MODEL_HASH_BYTES]; /* must agree on all links */
 };
 
