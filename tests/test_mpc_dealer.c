@@ -333,8 +333,8 @@ static const struct ar_chan_ops tap_ops = {tap_send, tap_recv, tap_exchange, tap
 
 struct view_case {
     size_t n;
-    uint64_t *x1;
-    struct tap *tap;
+    uint64_t *x1, w[16 * 16];
+    struct tap *tap[2];
     uint8_t mask[16];
     uint64_t coef[48];
 };
@@ -342,20 +342,25 @@ struct view_case {
 static int view_fn(struct ar_party *p, void *arg, char *err) {
     struct view_case *c = arg;
     int r = p->role, rc;
-    if (r == AR_ROLE_P1) {
-        c->tap->inner = p->peer;
-        c->tap->base.ops = &tap_ops;
-        snprintf(c->tap->base.name, sizeof c->tap->base.name, "tap");
-        p->peer = &c->tap->base;
+    if (r < 2) {
+        struct tap *t = c->tap[r];
+        t->inner = p->peer;
+        t->base.ops = &tap_ops;
+        snprintf(t->base.name, sizeof t->base.name, "tap");
+        p->peer = &t->base;
     }
     if ((rc = ar_party_setup(p, err))) return rc;
-    /* the whole input is P1's (P0's share is zero): a linear-free view of the activations */
-    uint64_t *zero = r == 0 ? tu_alloc(c->n) : NULL, *y = r < 2 ? tu_alloc(c->n) : NULL;
-    rc = ar_mpc_act(p, 1, c->n / 16, 1, 16, c->mask, c->coef, r == 0 ? zero : r == 1 ? c->x1 : NULL, y, err);
-    free(zero);
+    /* FC 16 -> 16 on P1's input (P0's share zero), then a mixed activation site */
+    struct ar_conv_shape s = {(int)(c->n / 16), 16, 1, 1, 16, 1, 1, 1, 0};
+    uint64_t *f = r == 1 ? tu_alloc(256) : NULL, *y = r < 2 ? tu_alloc(c->n) : NULL, *z = r < 2 ? tu_alloc(c->n) : NULL;
+    rc = ar_mpc_linear_setup(p, 1, &s, c->w, f, err);
+    if (!rc) rc = ar_mpc_linear(p, 1, &s, c->w, f, NULL, r == 1 ? c->x1 : NULL, y, 12, NULL, err);
+    if (!rc) rc = ar_mpc_act(p, 2, c->n / 16, 16, 1, c->mask, c->coef, y, z, err);
+    free(f);
     free(y);
+    free(z);
     if (rc) return rc;
-    if (r == AR_ROLE_P1) p->peer = c->tap->inner;
+    if (r < 2) p->peer = c->tap[r]->inner;
     return ar_party_finish(p, err);
 }
 
@@ -372,40 +377,47 @@ static void byte_stats(const uint8_t *b, size_t n, double *chi2, double *ones) {
     *ones = (double)bits / (8.0 * (double)n);
 }
 
-AR_TEST(mpc_view_of_p1_is_uniform_for_any_input) {
-    /* P1's view: P0's openings of relu round 1 (eps share, masked leaf bits), tree openings,
-       the injection bit, and the poly opening. Inputs: all zeros vs all large positives. */
+AR_TEST(mpc_view_of_each_party_is_uniform_for_any_input) {
+    /* P0 sees M = x1 - A1 and P1's activation openings; P1 sees F = W - B and P0's
+       openings. Inputs: all zeros vs distinct large positives. Every received byte
+       (setup and end messages excluded) must look uniform, and no input word may
+       appear in either view. */
     size_t n = 16 * 512;
-    double chi[2], ones[2];
+    double chi[2][2], ones[2][2];
     for (int in = 0; in < 2; in++) {
         struct view_case c;
         memset(&c, 0, sizeof c);
         c.n = n;
         c.x1 = tu_alloc(n);
         for (size_t i = 0; i < n; i++) c.x1[i] = in ? ((uint64_t)1 << 40) + i : 0;
+        for (int i = 0; i < 256; i++) c.w[i] = ar_ring_from_i64((i % 7) - 3) * 1024; /* small, patterned */
         for (int i = 0; i < 16; i++) c.mask[i] = (uint8_t)(i % 2);
-        struct tap t;
-        memset(&t, 0, sizeof t);
-        c.tap = &t;
+        struct tap t[2];
+        memset(t, 0, sizeof t);
+        c.tap[0] = &t[0];
+        c.tap[1] = &t[1];
         char err[AR_ERR_LEN] = "";
         REQUIRE_OK(tu_run(view_fn, &c, AR_PROVIDER_DEALER, 90 + (uint64_t)in, err), err);
-        /* drop the 48-byte setup message and the 24-byte end message */
-        REQUIRE(t.len > 100);
-        byte_stats(t.log + 48, t.len - 48 - 24, &chi[in], &ones[in]);
-        /* no plaintext pattern of the input leaks: 2^40 + i never appears as a word */
-        size_t hits = 0;
-        for (size_t off = 48; in && off + 8 <= t.len - 24; off += 8) {
-            uint64_t w;
-            memcpy(&w, t.log + off, 8);
-            hits += (w >> 40) == 1 && (w & 0xffffffffffULL) < n;
+        for (int v = 0; v < 2; v++) {
+            REQUIRE(t[v].len > 100);
+            byte_stats(t[v].log + 48, t[v].len - 48 - 24, &chi[v][in], &ones[v][in]);
+            size_t hits = 0;
+            for (size_t off = 48; off + 8 <= t[v].len - 24; off += 8) {
+                uint64_t w;
+                memcpy(&w, t[v].log + off, 8);
+                hits += in && (w >> 40) == 1 && (w & 0xffffffffffULL) < n; /* an input value */
+                hits += ar_ring_to_i64(w) >= -3 * 1024 && ar_ring_to_i64(w) <= 3 * 1024 && w % 1024 == 0; /* a weight */
+            }
+            CHECK_MSG(hits == 0, "%zu words of %s's view equal input values or weights", hits, v ? "P1" : "P0");
+            free(t[v].log);
         }
-        CHECK_MSG(hits == 0, "%zu words of P1's view equal input values", hits);
-        free(t.log);
         free(c.x1);
     }
-    printf("    P1 view: chi2 %.0f / %.0f (255 dof), ones %.4f / %.4f\n", chi[0], chi[1], ones[0], ones[1]);
-    for (int in = 0; in < 2; in++) {
-        CHECK(chi[in] < 400);           /* p ~ 1e-8 for 255 degrees of freedom */
-        CHECK(fabs(ones[in] - 0.5) < 0.005);
-    }
+    printf("    views: P0 chi2 %.0f / %.0f, P1 chi2 %.0f / %.0f (255 dof); ones %.4f %.4f %.4f %.4f\n", chi[0][0],
+           chi[0][1], chi[1][0], chi[1][1], ones[0][0], ones[0][1], ones[1][0], ones[1][1]);
+    for (int v = 0; v < 2; v++)
+        for (int in = 0; in < 2; in++) {
+            CHECK(chi[v][in] < 400); /* p ~ 1e-8 for 255 degrees of freedom */
+            CHECK(fabs(ones[v][in] - 0.5) < 0.005);
+        }
 }
