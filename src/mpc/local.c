@@ -58,6 +58,21 @@ int ar_mpc_reveal_p1(struct ar_party *p, uint32_t layer, size_t n, const uint64_
     return rc;
 }
 
+#ifdef AR_MPC_DEBUG_REVEAL
+int ar_mpc_debug_open(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *share, uint64_t *out,
+                      char *err) {
+    if (p->role == AR_ROLE_DEALER) return AR_OK;
+    uint64_t *tmp = ar__alloc_u64(n);
+    if (!tmp) return ar_errf(err, AR_ERR_NOMEM, "debug open layer %u: out of memory", layer);
+    int rc = ar_chan_exchange(p->peer, AR_MSG_REVEAL, share, 8 * n, tmp, 8 * n, err);
+    if (!rc)
+        for (size_t i = 0; i < n; i++) out[i] = share[i] + tmp[i];
+    ar__wipe_free(tmp, n);
+    if (rc) ar_errprefix(err, rc, "debug open layer %u", layer);
+    return rc;
+}
+#endif
+
 void ar_mpc_trunc(const struct ar_party *p, uint64_t *x, size_t n, int bits) {
     if (p->role == AR_ROLE_DEALER) return;
     ar_ring_trunc_share_array(x, n, ar_party_index(p), bits);

@@ -112,6 +112,15 @@ AR_NODISCARD int ar_mpc_act(struct ar_party *p, uint32_t layer, size_t N, size_t
 AR_NODISCARD int ar_mpc_maxpool(struct ar_party *p, uint32_t layer, int N, int C, int H, int W, int k, int stride,
                                 const uint64_t *x, uint64_t *y, char *err);
 
+#ifdef AR_MPC_DEBUG_REVEAL
+/* DEBUG ONLY (compiled in only with -DAR_MPC_DEBUG_REVEAL, never in normal or
+ * network builds): both parties exchange their shares and learn the plaintext, for
+ * a validate mode that diffs every layer against the plaintext executor.
+ * share: (n) at P0 and P1   out: (n) plaintext at P0 and P1. No-op at the dealer. */
+AR_NODISCARD int ar_mpc_debug_open(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *share,
+                                   uint64_t *out, char *err);
+#endif
+
 /* ---- local operations (no communication; no-ops at the dealer) ------------------------ */
 
 /* SecureML local truncation of shares by `bits`: result = sar(x, bits) + {0, 1}
