@@ -197,15 +197,12 @@ static void check_act(size_t N, size_t C, size_t HW, const uint8_t *mask, uint64
     for (size_t i = 0; i < 3 * C; i++) c.coef[i] = ar_fix_encode((ar_rng_uniform_d(&r) - 0.5) * 3.0, f);
     for (size_t i = 0; i < n; i++) x[i] = ar_fix_encode((ar_rng_uniform_d(&r) - 0.5) * 16.0, f);
     tu_share(&r, x, c.x0, c.x1, n);
-    ar_ring_poly_ref(ref, x, c.coef, N, C, HW, f);
     size_t n_r = 0;
     if (mask) {
-        for (size_t b = 0; b < N; b++)
-            for (size_t i = 0; i < C * HW; i++)
-                if (mask[i]) {
-                    ref[b * C * HW + i] = ar_ring_msb(x[b * C * HW + i]) ? 0 : x[b * C * HW + i];
-                    n_r++;
-                }
+        ar_ring_act_ref(ref, x, mask, c.coef, N, C, HW, f);
+        for (size_t i = 0; i < C * HW; i++) n_r += N * mask[i];
+    } else {
+        ar_ring_poly_ref(ref, x, c.coef, N, C, HW, f);
     }
     char err[AR_ERR_LEN] = "";
     int rc = tu_run(act_fn, &c, AR_PROVIDER_DEALER, salt, err);

@@ -324,3 +324,15 @@ void ar_ring_poly_ref(uint64_t *y, const uint64_t *x, const uint64_t *coef, size
             }
         }
 }
+
+void ar_ring_act_ref(uint64_t *y, const uint64_t *x, const uint8_t *mask, const uint64_t *coef, size_t N, size_t C,
+                     size_t HW, int frac_bits) {
+    ar_ring_poly_ref(y, x, coef, N, C, HW, frac_bits);
+    size_t CHW = C * HW;
+    for (size_t n = 0; n < N; n++)
+        for (size_t i = 0; i < CHW; i++)
+            if (mask[i]) {
+                uint64_t v = x[n * CHW + i];
+                y[n * CHW + i] = ar_ring_msb(v) ? 0 : v;
+            }
+}

@@ -140,4 +140,9 @@ void ar_ring_relu_ref(uint64_t *y, const uint64_t *x, size_t n);
 void ar_ring_poly_ref(uint64_t *y, const uint64_t *x, const uint64_t *coef, size_t N, size_t C, size_t HW,
                       int frac_bits);
 
+/* The mixed AutoReP site: y = ReLU(x) where mask[i] = 1, else the quadratic of
+ * ar_ring_poly_ref. mask: (C*HW), the same for every image. */
+void ar_ring_act_ref(uint64_t *y, const uint64_t *x, const uint8_t *mask, const uint64_t *coef, size_t N, size_t C,
+                     size_t HW, int frac_bits);
+
 #endif

@@ -7,7 +7,8 @@
  *     The dealer passes NULL for every share/secret buffer: it only produces the
  *     correlations the call needs.
  *   - `layer` is an executor-chosen id used for PRG labels, the dealer tags and the
- *     measurement records (mpc/party.h); use a distinct id per layer.
+ *     measurement records (mpc/party.h); use a distinct id per layer, and the same id
+ *     for that layer in every inference of the session.
  *   - Vectorised: each call is a fixed number of messages whatever n is; every step
  *     is one message per direction for the whole tensor.
  *   - Values are fixed point with p->frac_bits fractional bits unless stated.
@@ -77,7 +78,8 @@ void ar_linear_pre_free(struct ar_linear_pre *pre);
  *   y0 + y1 = conv(x - A1, W) + conv(A1, W - B) + conv(A1, B) = conv(x, W).
  * First layer: P0 passes x = NULL (its share is zero: the input is wholly P1's).
  * s: geometry (N, C, H, W, OC, KH, KW, stride, pad); FC is H = W = KH = KW = 1.
- * w: at P0   f: at P1 (from ar_mpc_linear_setup)   bias: (OC) at P0 or NULL
+ * w: at P0   f: at P1 (from ar_mpc_linear_setup)
+ * bias: (OC) at P0 or NULL, at the scale of conv(x, W) (2f when x and W are at f)
  * x: (N, C, H, W) share   y: (N, OC, OH, OW) share
  * pre: from ar_mpc_linear_pre (consumed), or NULL to do that step inline. */
 AR_NODISCARD int ar_mpc_linear(struct ar_party *p, uint32_t layer, const struct ar_conv_shape *s,
