@@ -124,8 +124,9 @@ static uint64_t *rn_block(struct rn *n, uint64_t *x, int C, int H, int OC, int s
 /* The whole network for one phase. img: (3, 32, 32) at P1 / reference, NULL elsewhere. */
 static void rn_walk(struct rn *n, const uint64_t *img) {
     n->id = 0;
-    uint64_t *x = rn_conv(n, img, 3, 32, 32, 64, 3, 1);
-    x = rn_act(n, x, 64, 1024);
+    uint64_t *stem = rn_conv(n, img, 3, 32, 32, 64, 3, 1);
+    uint64_t *x = rn_act(n, stem, 64, 1024);
+    free(stem);
     x = rn_block(n, x, 64, 32, 64, 1);
     x = rn_block(n, x, 64, 32, 64, 1);
     x = rn_block(n, x, 64, 32, 128, 2);
