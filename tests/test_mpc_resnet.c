@@ -17,7 +17,7 @@ struct rn {
     int phase; /* 0 setup, 1 offline preparation, 2 inference */
     uint32_t id;
     double relu_frac;
-    uint64_t *F[RN_MAX];
+    uint64_t *F[RN_MAX], *W[RN_MAX], *Bias[RN_MAX]; /* F at P1; W, bias at P0 (made at setup) */
     struct ar_linear_pre pre[RN_MAX];
     struct ar_cost cost; /* model of the inference phase */
     size_t relus;
@@ -52,27 +52,32 @@ static uint64_t *rn_conv(struct rn *n, const uint64_t *in, int C, int H, int W, 
     uint32_t id = n->id++;
     if (n->rc) return NULL;
     size_t nw = ar_conv_w_count(&s), nout = ar_conv_out_count(&s);
-    uint64_t *w = tu_alloc(nw), *b = tu_alloc((size_t)OC), *y = tu_alloc(nout);
-    rn_weights(id, &s, n->f, w, b);
+    uint64_t *y = tu_alloc(nout);
     if (n->role < 0) {
-        uint64_t *col = tu_alloc(ar_ring_conv2d_scratch(&s));
+        uint64_t *w = tu_alloc(nw), *b = tu_alloc((size_t)OC), *col = tu_alloc(ar_ring_conv2d_scratch(&s));
+        rn_weights(id, &s, n->f, w, b);
         ar_ring_conv2d(y, in, w, col, &s);
         ar_ring_add_bias(y, b, 1, (size_t)OC, nout / (size_t)OC);
         ar_ring_sar_array(y, nout, n->f);
         free(col);
+        free(w);
+        free(b);
         struct ar_cost c = ar_cost_linear(&s);
         ar_cost_add(&n->cost, &c);
     } else if (n->phase == 0) {
+        if (n->role == AR_ROLE_P0) {
+            n->W[id] = tu_alloc(nw);
+            n->Bias[id] = tu_alloc((size_t)OC);
+            rn_weights(id, &s, n->f, n->W[id], n->Bias[id]);
+        }
         if (n->role == AR_ROLE_P1) n->F[id] = tu_alloc(nw);
-        n->rc = ar_mpc_linear_setup(n->p, id, &s, w, n->F[id], n->err);
+        n->rc = ar_mpc_linear_setup(n->p, id, &s, n->W[id], n->F[id], n->err);
     } else if (n->phase == 1) {
         n->rc = ar_mpc_linear_pre(n->p, id, &s, n->F[id], &n->pre[id], n->err);
     } else {
-        n->rc = ar_mpc_linear(n->p, id, &s, w, n->F[id], b, n->role == AR_ROLE_P0 && !in ? NULL : in, y, n->f,
-                              &n->pre[id], n->err);
+        n->rc = ar_mpc_linear(n->p, id, &s, n->W[id], n->F[id], n->Bias[id], n->role == AR_ROLE_P0 && !in ? NULL : in,
+                              y, n->f, &n->pre[id], n->err);
     }
-    free(w);
-    free(b);
     return y;
 }
 
@@ -156,7 +161,7 @@ struct rn_case {
     double relu_frac;
     uint64_t *img, *logits;
     struct ar_meas online[3];
-    double online_s[3];
+    double online_s[3], lin_s[3], act_s[3];
 };
 
 static int rn_fn(struct ar_party *p, void *arg, char *err) {
@@ -180,11 +185,15 @@ static int rn_fn(struct ar_party *p, void *arg, char *err) {
     }
     for (int i = 0; i < RN_MAX; i++) {
         free(n.F[i]);
+        free(n.W[i]);
+        free(n.Bias[i]);
         ar_linear_pre_free(&n.pre[i]);
     }
     if (n.rc) return n.rc;
     struct ar_meas m = ar_party_meas_total(p, AR_OP_LINEAR), a = ar_party_meas_total(p, AR_OP_ACT),
                    v = ar_party_meas_total(p, AR_OP_REVEAL), pre = ar_party_meas_total(p, AR_OP_PRE);
+    c->lin_s[p->role] = m.seconds;
+    c->act_s[p->role] = a.seconds;
     c->online[p->role] = m;
     c->online[p->role].sent += a.sent + v.sent;
     c->online[p->role].recv += a.recv + v.recv;
@@ -240,10 +249,11 @@ static void run_resnet(double frac, uint64_t salt) {
               (unsigned long long)m->oneway, ref.cost.oneway, (unsigned long long)m->dealer_bytes,
               (unsigned long long)ref.cost.dealer_to_p0);
     printf("    resnet18 %zu ReLUs: online %.2f MB (P0->P1 %.2f, P1->P0 %.2f), %llu rounds + %llu one-way, "
-           "dealer %.2f MB; online time P0 %.0f ms, P1 %.0f ms; whole run %.0f ms; max |dlogit| %.4f\n",
+           "dealer %.2f MB; online time P0 %.0f ms (linear %.0f, act %.0f), P1 %.0f ms; whole run %.0f ms; "
+           "max |dlogit| %.4f\n",
            ref.relus, (double)(m->sent + m->recv) / 1e6, (double)m->sent / 1e6, (double)m->recv / 1e6,
            (unsigned long long)m->rounds, (unsigned long long)m->oneway, (double)m->dealer_bytes / 1e6,
-           c.online_s[0] * 1e3, c.online_s[1] * 1e3, total * 1e3, maxd);
+           c.online_s[0] * 1e3, c.lin_s[0] * 1e3, c.act_s[0] * 1e3, c.online_s[1] * 1e3, total * 1e3, maxd);
 out:
     free(c.img);
     free(c.logits);
