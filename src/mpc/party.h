@@ -28,7 +28,8 @@
 
 /* Where correlated randomness comes from. */
 enum ar_provider {
-    AR_PROVIDER_DEALER = 0,         /* a separate dealer party over a channel (the real thing) */
+    AR_PROVIDER_DEALER = 0,         /* a separate dealer party over a channel (TCP, memory, or files:
+                                       net/filechan.h for material generated offline) */
     AR_PROVIDER_INSECURE_LOCAL = 1, /* P0 plays the dealer itself: P0 learns P1's masks. Tests/debug only. */
 };
 
