@@ -14,7 +14,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -pthread -Iinclude -Isrc
 LDLIBS  := -ldnnl -lsodium -ljansson -lz -lm
-LDFLAGS += -fopenmp -pthread
+LDFLAGS += -fopenmp -pthread $(SANLD)
 
 # MPI is optional: built in when mpicc exists (or MPI=1), left out with MPI=0.
 MPICC := $(shell command -v mpicc 2>/dev/null)
@@ -72,10 +72,9 @@ check: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/test_unit $(TOOL_BIN)
 	@STCMP=$(BUILD)/stcmp tests/run.sh $(BUILD)/test_unit ./autorep
 
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-asan: setup
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/test_unit
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 $(SAN)" SANLD="$(SAN)" build-asan/test_unit
 	@ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-asan/test_unit ""
 
 demo: setup

@@ -1,6 +1,8 @@
 /* Shared CLI helpers: data-set table, loading with messages, JSON printing. */
 #include "common.h"
 
+#include "autorep/replace.h"
+
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +53,10 @@ int cli_open_model(const char *cmd, struct ar_net *net, struct ar_st *st, const 
     struct ar_ckpt_open_opts o = {.arch_text = text, .arch_label = arch, .in_shape = in_shape, .site_mode = site_mode};
     int rc = ar_ckpt_open(net, st, path, &o, err);
     free(text);
+    if (rc == AR_OK && (rc = ar_sites_attach_owned(net, err)) != AR_OK) {
+        ar_net_free(net);
+        ar_st_free(st);
+    }
     if (rc) {
         cli_err(cmd, "%s", err);
         return 1;

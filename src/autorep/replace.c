@@ -172,6 +172,19 @@ void ar_sites_free(struct ar_sites *s) {
     free(s);
 }
 
+static void sites_free_void(void *p) { ar_sites_free(p); }
+
+int ar_sites_attach_owned(struct ar_net *net, char *err) {
+    if (net->site_mode == AR_SITES_PLAIN) return AR_OK;
+    struct ar_replace_opts o;
+    ar_replace_opts_default(&o, net->site_mode == AR_SITES_SNL ? AR_METHOD_SNL : AR_METHOD_AUTOREP);
+    struct ar_sites *S;
+    int rc = ar_sites_attach(net, &o, 0, &S, err);
+    if (rc) return rc;
+    net->site_free = sites_free_void;
+    return AR_OK;
+}
+
 size_t ar_sites_update_masks(struct ar_sites *S, struct ar_net *net) {
     (void)net;
     size_t k = 0;
@@ -739,11 +752,10 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
     {
         struct ar_ckpt_open_opts mo = {.site_mode = -1};
         AR_TRY(ar_ckpt_open(&student, &sst, o->out, &mo, err));
+        AR_TRY(ar_sites_attach_owned(&student, err));
         AR_TRY(ar_net_plan(&student, o->batch, 0, err));
-        struct ar_replace_opts eo = *o;
-        AR_TRY(ar_sites_attach(&student, &eo, 0, &S, err));
         AR_TRY(ar_evaluate(&student, test, &nm, o->max_test, &res->loss, &res->top1, NULL, err));
-        res->relu_count = ar_sites_count(S, &student);
+        res->relu_count = ar_sites_count(student.site_ctx, &student);
         if (res->relu_count > o->budget) {
             rc = ar_errf(err, AR_ERR_BUDGET, "%s: internal error: %zu ReLUs kept, budget %zu", o->out,
                          res->relu_count, o->budget);

@@ -91,6 +91,10 @@ struct ar_sites;
 AR_NODISCARD int ar_sites_attach(struct ar_net *net, const struct ar_replace_opts *o, int train_gates,
                                  struct ar_sites **out, char *err);
 void ar_sites_free(struct ar_sites *s);
+/* For inference on a masked model (eval, predict, info): attach the sites with
+ * default options and hand their ownership to the net (freed by ar_net_free). A
+ * plain net is left alone. */
+AR_NODISCARD int ar_sites_attach_owned(struct ar_net *net, char *err);
 /* Hysteresis on every site; returns the kept count. */
 size_t ar_sites_update_masks(struct ar_sites *s, struct ar_net *net);
 /* Gate gradients after backward: softplus STE plus the budget hinge (AutoReP) or

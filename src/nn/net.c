@@ -475,6 +475,7 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
 void ar_net_free(struct ar_net *net) {
     if (!net) return;
     free_planned(net);
+    if (net->site_free && net->site_ctx) net->site_free(net->site_ctx);
     for (int i = 0; i < net->n_layers; i++)
         if (net->layers[i].ops && net->layers[i].ops->free_priv)
             net->layers[i].ops->free_priv(&net->layers[i]);

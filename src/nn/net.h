@@ -158,6 +158,7 @@ struct ar_net {
     void (*site_forward)(struct ar_net *net, struct ar_layer *l, int n);
     void (*site_backward)(struct ar_net *net, struct ar_layer *l, int n);
     void *site_ctx;
+    void (*site_free)(void *site_ctx); /* called by ar_net_free when set */
 };
 
 struct ar_net_opts {
