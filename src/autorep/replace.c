@@ -26,6 +26,7 @@ struct site_ptr {
     uint8_t *mask;        /* (c, hw) AUTOREP/MASKED */
     float *poly, *dpoly;  /* (c, 3) stored coefficients and their gradient */
     float *alpha, *dalpha; /* (c, hw) AUTOREP/SNL */
+    size_t poly_off, alpha_off; /* parameter offsets (gradients live at net->grads + off) */
     float *dmean, *dvar;  /* (c) DaPa statistics (AUTOREP) */
     float *eff, *deff;    /* (c, 3) effective coefficients used by the last forward */
 };
@@ -42,6 +43,8 @@ struct ar_sites {
     double lambda;
     int64_t passes;
 };
+
+static void bind_grads(struct ar_sites *S, const struct ar_net *net);
 
 static struct site_ptr *site_of(const struct ar_net *net, const struct ar_layer *l) {
     struct ar_sites *S = net->site_ctx;
@@ -73,6 +76,7 @@ static void site_forward(struct ar_net *net, struct ar_layer *l, int n) {
 
 static void site_backward(struct ar_net *net, struct ar_layer *l, int n) {
     struct ar_sites *S = net->site_ctx;
+    bind_grads(S, net);
     struct site_ptr *sp = site_of(net, l);
     int acc;
     float *dx = ar_net_layer_dinput(net, l, 0, &acc);
@@ -110,13 +114,12 @@ static uint8_t *tensor_u8(const struct ar_net *net, const char *site, const char
     return t ? net->masks + t->off : NULL;
 }
 
-/* Site pointers into the grads buffer exist only after planning. */
+/* Gradient pointers follow net->grads, which ar_net_plan may reallocate. */
 static void bind_grads(struct ar_sites *S, const struct ar_net *net) {
     for (int i = 0; i < S->n; i++) {
         struct site_ptr *sp = &S->s[i];
-        const char *nm = net->sites[i].name;
-        sp->dpoly = net->grads ? tensor_f(net, nm, "poly", 1) : NULL;
-        sp->dalpha = net->grads ? tensor_f(net, nm, "alpha", 1) : NULL;
+        sp->dpoly = net->grads && sp->poly ? net->grads + sp->poly_off : NULL;
+        sp->dalpha = net->grads && sp->alpha ? net->grads + sp->alpha_off : NULL;
     }
 }
 
@@ -151,6 +154,8 @@ int ar_sites_attach(struct ar_net *net, const struct ar_replace_opts *o, int tra
         sp->mask = tensor_u8(net, st->name, "relu_mask");
         sp->poly = tensor_f(net, st->name, "poly", 0);
         sp->alpha = tensor_f(net, st->name, "alpha", 0);
+        if (sp->poly) sp->poly_off = (size_t)(sp->poly - net->params);
+        if (sp->alpha) sp->alpha_off = (size_t)(sp->alpha - net->params);
         sp->dmean = tensor_f(net, st->name, "dapa_mean", 0);
         sp->dvar = tensor_f(net, st->name, "dapa_var", 0);
         sp->eff = sc;
@@ -211,7 +216,7 @@ size_t ar_sites_count(const struct ar_sites *S, const struct ar_net *net) {
 }
 
 double ar_sites_gate_grads(struct ar_sites *S, struct ar_net *net) {
-    (void)net;
+    bind_grads(S, net);
     double reg = 0;
     if (S->mode == AR_SITES_SNL) {
         const float lam = (float)S->lambda;
@@ -429,12 +434,7 @@ static int h_end_epoch(void *ctx, struct ar_net *net, int epoch, double val_top1
     struct run *R = ctx;
     struct ar_sites *S = R->S;
     if (S->mode == AR_SITES_SNL && R->stage == 0) {
-        size_t c = R->epoch_count;
-        if (c < R->lowest)
-            R->lowest = c;
-        else if (epoch >= 5)
-            S->lambda *= 1.1;
-        if (c <= S->o.budget) {
+        if (ar_snl_epoch_rule(&S->lambda, &R->lowest, R->epoch_count, S->o.budget, epoch)) {
             R->stopped = 1;
             return AR_EPOCH_STOP;
         }
@@ -447,6 +447,14 @@ static int h_end_epoch(void *ctx, struct ar_net *net, int epoch, double val_top1
         return AR_EPOCH_SAVE;
     }
     return 0;
+}
+
+int ar_snl_epoch_rule(double *lambda, size_t *lowest, size_t count, size_t budget, int epoch) {
+    if (count < *lowest)
+        *lowest = count;
+    else if (epoch >= 5)
+        *lambda *= 1.1;
+    return count <= budget;
 }
 
 static int h_save(void *ctx, struct ar_net *net, const char *path, const char *const *meta, char *err) {
@@ -632,7 +640,6 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         init_site_tensors(&student, o);
         AR_TRY(ar_sites_attach(&student, o, 1, &S, err));
         AR_TRY(ar_net_plan(&student, o->batch, 1, err));
-        bind_grads(S, &student);
         R.S = S;
         R.teacher = &teacher;
         R.o = o;
@@ -703,7 +710,6 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         if (o->method == AR_METHOD_SNL) fo.poly = AR_POLY_IDENTITY;
         AR_TRY(ar_sites_attach(&student, &fo, 0, &S, err));
         AR_TRY(ar_net_plan(&student, o->batch, 1, err));
-        bind_grads(S, &student);
         double sel_top1 = -1;
         if (R.selected_epoch > 0 && !skip_search) {
             /* the search's kept model is the one to beat */

@@ -107,6 +107,11 @@ size_t ar_sites_count(const struct ar_sites *s, const struct ar_net *net);
 /* Drop the (count - budget) kept elements with the smallest gate; returns the new count. */
 size_t ar_sites_project(struct ar_sites *s, struct ar_net *net, size_t budget);
 
+/* SNL's per-epoch rule: a new lowest count updates *lowest; otherwise, from
+ * epoch 5 (0-based epoch >= 5), lambda grows by 1.1. Returns 1 when the search
+ * must stop (count <= budget). */
+int ar_snl_epoch_rule(double *lambda, size_t *lowest, size_t count, size_t budget, int epoch);
+
 /* Write a masked model (mask + effective polynomial per site) from a search net. */
 AR_NODISCARD int ar_sites_export(const struct ar_sites *s, const struct ar_net *net, const char *path,
                                  const char *const *meta, char *err);
