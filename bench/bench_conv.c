@@ -18,23 +18,24 @@
 struct bshape {
     const char *name;
     int c, h, oc, k, s, p;
+    int r18; /* how often ResNet-18 (CIFAR) has this convolution; 0 for the small CNN */
 };
 
 static const struct bshape shapes[] = {
-    {"r18 stem 3-64 32x32 k3", 3, 32, 64, 3, 1, 1},
-    {"r18 64-64 32x32 k3", 64, 32, 64, 3, 1, 1},
-    {"r18 64-128 32>16 k3s2", 64, 32, 128, 3, 2, 1},
-    {"r18 64-128 32>16 k1s2", 64, 32, 128, 1, 2, 0},
-    {"r18 128-128 16x16 k3", 128, 16, 128, 3, 1, 1},
-    {"r18 128-256 16>8 k3s2", 128, 16, 256, 3, 2, 1},
-    {"r18 128-256 16>8 k1s2", 128, 16, 256, 1, 2, 0},
-    {"r18 256-256 8x8 k3", 256, 8, 256, 3, 1, 1},
-    {"r18 256-512 8>4 k3s2", 256, 8, 512, 3, 2, 1},
-    {"r18 256-512 8>4 k1s2", 256, 8, 512, 1, 2, 0},
-    {"r18 512-512 4x4 k3", 512, 4, 512, 3, 1, 1},
-    {"cnn 1-32 28x28 k3", 1, 28, 32, 3, 1, 1},
-    {"cnn 32-64 28>14 k3s2", 32, 28, 64, 3, 2, 1},
-    {"cnn 64-128 14>7 k3s2", 64, 14, 128, 3, 2, 1},
+    {"r18 stem 3-64 32x32 k3", 3, 32, 64, 3, 1, 1, 1},
+    {"r18 64-64 32x32 k3", 64, 32, 64, 3, 1, 1, 4},
+    {"r18 64-128 32>16 k3s2", 64, 32, 128, 3, 2, 1, 1},
+    {"r18 64-128 32>16 k1s2", 64, 32, 128, 1, 2, 0, 1},
+    {"r18 128-128 16x16 k3", 128, 16, 128, 3, 1, 1, 3},
+    {"r18 128-256 16>8 k3s2", 128, 16, 256, 3, 2, 1, 1},
+    {"r18 128-256 16>8 k1s2", 128, 16, 256, 1, 2, 0, 1},
+    {"r18 256-256 8x8 k3", 256, 8, 256, 3, 1, 1, 3},
+    {"r18 256-512 8>4 k3s2", 256, 8, 512, 3, 2, 1, 1},
+    {"r18 256-512 8>4 k1s2", 256, 8, 512, 1, 2, 0, 1},
+    {"r18 512-512 4x4 k3", 512, 4, 512, 3, 1, 1, 3},
+    {"cnn 1-32 28x28 k3", 1, 28, 32, 3, 1, 1, 0},
+    {"cnn 32-64 28>14 k3s2", 32, 28, 64, 3, 2, 1, 0},
+    {"cnn 64-128 14>7 k3s2", 64, 14, 128, 3, 2, 1, 0},
 };
 
 static double now(void) {
@@ -95,12 +96,16 @@ int main(int argc, char **argv) {
     printf("batch %d, median of %d runs, GFLOP/s (ms); bwd = bwd_d + bwd_w in one ar_conv_backward call\n", batch,
            reps);
     printf("%-26s %-8s %15s %15s %15s %15s\n", "shape", "mode", "fwd", "bwd_d", "bwd_w", "bwd");
-    double tot_ms[NM][T_COUNT] = {{0}};
+    double tot_ms[NM][T_COUNT] = {{0}}, step_ms[NM] = {0};
+    int step_complete = 1; /* every ResNet-18 shape was measured */
     struct ar_rng rng;
     ar_rng_seed(&rng, 1, 2, 3);
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const struct bshape *b = &shapes[si];
-        if (only && !strstr(b->name, only)) continue;
+        if (only && !strstr(b->name, only)) {
+            step_complete &= b->r18 == 0;
+            continue;
+        }
         struct ar_conv_shape s = {batch, b->c, b->h, b->h, b->oc, b->k, b->k, b->s, b->s, b->p, b->p, 0, 0, 0};
         if (!ar_conv_shape_finish(&s)) {
             fprintf(stderr, "bad shape %s\n", b->name);
@@ -167,6 +172,8 @@ int main(int argc, char **argv) {
             for (int pass = 0; pass < T_COUNT; pass++) {
                 double med = median(t[mi][pass], R), f = pass == T_BWD ? 2 * flop : flop;
                 tot_ms[mi][pass] += med * 1e3;
+                /* training step: forward + both backward passes (stem: no dx needed) */
+                if (pass == T_FWD || pass == (si == 0 ? T_BWD_W : T_BWD)) step_ms[mi] += b->r18 * med * 1e3;
                 char cell[32];
                 snprintf(cell, sizeof cell, "%.0f (%.2f)", f / med * 1e-9, med * 1e3);
                 printf(" %15s", cell);
@@ -195,6 +202,15 @@ int main(int argc, char **argv) {
         if (!strstr(modes, mode_names[mi])) continue;
         printf("%-8s fwd %8.2f  bwd_d %8.2f  bwd_w %8.2f  bwd %8.2f\n", mode_names[mi], tot_ms[mi][T_FWD],
                tot_ms[mi][T_BWD_D], tot_ms[mi][T_BWD_W], tot_ms[mi][T_BWD]);
+    }
+    if (step_complete) {
+        const double step_gflop = 3.329 * batch; /* forward + backward of all 20 convolutions */
+        printf("\nResNet-18 (CIFAR) convolutions of one training step at batch %d (3.329 GFLOP/img):\n", batch);
+        for (int mi = 0; mi < NM; mi++) {
+            if (!strstr(modes, mode_names[mi])) continue;
+            printf("%-8s %8.1f ms  %6.0f GFLOP/s  %6.1f img/s (convolutions only)\n", mode_names[mi], step_ms[mi],
+                   step_gflop / step_ms[mi] * 1e3, batch / step_ms[mi] * 1e3);
+        }
     }
     return 0;
 }

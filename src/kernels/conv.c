@@ -285,7 +285,7 @@ static int pass_kind(const struct ar_conv_shape *s, int flags, int pass) {
     if (s->c < 16 && pass != P_BWD_W) return K_PLAIN;
     /* 1x1 stride-2 shortcuts: cheap convolutions that read a quarter of x, so
      * reordering all of x to the blocked layout costs more than it gains. */
-    if (s->kh == 1 && s->kw == 1 && (s->sh > 1 || s->sw > 1) && pass != P_BWD_W) return K_PLAIN;
+    if (s->kh == 1 && s->kw == 1 && (s->sh > 1 || s->sw > 1)) return K_PLAIN;
     return K_ANY;
 }
 
