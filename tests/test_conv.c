@@ -137,6 +137,12 @@ static void check_conv(const struct ar_conv_shape *s0, int flags, struct ar_rng 
         ar_conv_forward(cv, x, B.w, bias, y, ws);
         if (naty) ar_conv_layout_unpack(&ly, B.ny_, B.y);
         CHECK_CLOSE(what, B.y, B.ry, B.ny, tol_for(kf), 1e-4);
+        if (s.bias && round) { /* a conv with a bias called with b == NULL adds nothing */
+            ar_conv_forward(cv, x, B.w, NULL, y, ws);
+            if (naty) ar_conv_layout_unpack(&ly, B.ny_, B.y);
+            ar_conv_ref_forward(&s, B.x, B.w, NULL, B.ry);
+            CHECK_CLOSE(what, B.y, B.ry, B.ny, tol_for(kf), 1e-4);
+        }
 
         memcpy(B.dx, B.dx0, B.nx * sizeof(float));
         to_side(natx, &lx, B.dx0, B.ndx_);
@@ -336,4 +342,35 @@ AR_TEST(gemm_matches_naive) {
     float c[4] = {1, 2, 3, 4};
     ar_sgemm('N', 'N', 2, 2, 0, 1.0f, c, 1, c, 2, 0.5f, c, 2);
     CHECK(c[0] == 0.5f && c[3] == 2.0f);
+}
+
+/* The automatic policy: Winograd for 3x3 stride-1 layers (not with AR_CONV_DIRECT),
+ * plain for stems and 1x1 stride-2 shortcuts, blocked for the rest. */
+AR_TEST(conv_policy_choices) {
+    static const struct {
+        struct ar_conv_shape s;
+        int flags;
+        const char *want, *not_want;
+    } cases[] = {
+        {{8, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0}, 0, "wino", NULL},
+        {{8, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0}, AR_CONV_DIRECT, "jit", "wino"},
+        {{8, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1, 0, 0, 0}, 0, "jit", "wino"},
+        {{8, 64, 16, 16, 128, 1, 1, 2, 2, 0, 0, 0, 0, 0}, 0, "gemm", "wino"},
+        {{8, 3, 16, 16, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0}, 0, "fwd x64:gemm", "wino"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ar_conv_shape s = cases[i].s;
+        REQUIRE(ar_conv_shape_finish(&s));
+        char err[AR_ERR_LEN], d[1024];
+        struct ar_conv *cv;
+        REQUIRE_OK(ar_conv_create(&cv, &s, AR_CONV_TRAIN | cases[i].flags, err), err);
+        ar_conv_describe(cv, d, sizeof d);
+        CHECK_MSG(strstr(d, cases[i].want) != NULL, "case %zu: want %s in:\n%s", i, cases[i].want, d);
+        if (cases[i].not_want)
+            CHECK_MSG(strstr(d, cases[i].not_want) == NULL, "case %zu: no %s in:\n%s", i, cases[i].not_want, d);
+        struct ar_conv_layout l;
+        ar_conv_native_layout(cv, AR_CONV_Y, &l);
+        CHECK(l.block == 16 || l.block == 8); /* outputs of >= 64 channels are blocked natively */
+        ar_conv_free(cv);
+    }
 }

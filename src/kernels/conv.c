@@ -348,7 +348,10 @@ static int pass_args(struct ar_conv *cv, struct pass *p, int pass, const dnnl_pr
     if (pass == P_FWD) {
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_SRC, 0, ux, qmd(pd, dnnl_query_src_md), R_IN, err));
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_WEIGHTS, 0, &m->w, qmd(pd, dnnl_query_weights_md), R_W, err));
-        if (cv->s.bias) AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_BIAS, 0, &m->b, &m->b, R_NONE, err));
+        if (cv->s.bias) {
+            AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_BIAS, 0, &m->b, &m->b, R_NONE, err));
+            cv->reg_size[R_DB] = (size_t)cv->s.oc * sizeof(float);
+        }
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_DST, 1, uy, qmd(pd, dnnl_query_dst_md), R_OUT, err));
     } else if (pass == P_BWD_D) {
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_DIFF_DST, 0, uy, qmd(pd, dnnl_query_diff_dst_md), R_OUT, err));
@@ -582,7 +585,12 @@ static void pass_run(struct ar_conv *cv, int pass, const void *const *ptr, int a
 void ar_conv_forward(struct ar_conv *cv, const float *x, const float *w, const float *b, float *y, void *ws) {
     /* x: (n,c,h,w)  w: (oc,c,kh,kw)  b: (oc)  y: (n,oc,oh,ow) */
     AR_ASSERT(cv && x && w && y);
-    AR_ASSERT((b != NULL) == (cv->s.bias != 0));
+    AR_ASSERT(cv->s.bias || b == NULL);
+    if (cv->s.bias && !b) { /* created with a bias but called without: add zeros */
+        float *zero = (float *)((char *)ws + cv->reg_off[R_DB]); /* zero: (oc) */
+        memset(zero, 0, (size_t)cv->s.oc * sizeof(float));
+        b = zero;
+    }
     const void *ptr[MAX_ARGS] = {x, w, b, y}; /* argument order of the pass */
     if (!cv->s.bias) ptr[2] = y;               /* no BIAS argument: DST is third */
     pass_run(cv, P_FWD, ptr, 0, 0, ws);

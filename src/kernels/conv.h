@@ -70,7 +70,7 @@ void ar_conv_free(struct ar_conv *cv);
 size_t ar_conv_workspace_bytes(const struct ar_conv *cv);
 
 /* y = conv(x, w) + b.
- *   x: (n,c,h,w)  w: (oc,c,kh,kw)  b: (oc), non-NULL exactly when s->bias  y: (n,oc,oh,ow)
+ *   x: (n,c,h,w)  w: (oc,c,kh,kw)  b: (oc) or NULL (no bias; must be NULL when !s->bias)  y: (n,oc,oh,ow)
  *   ws: ar_conv_workspace_bytes(cv) bytes, 64-byte aligned (NULL allowed when that is 0).
  * x, w, b, y and ws must not overlap. */
 void ar_conv_forward(struct ar_conv *cv, const float *x, const float *w, const float *b, float *y, void *ws);
