@@ -57,10 +57,31 @@ static void bufs_free(struct bufs *B) {
     ar_free_big(B->ndy_);
 }
 
-/* Check every pass of one convolution object against the reference. `native`:
- * pass activations through the native-layout API. Two rounds with fresh weights
- * catch stale reordered weights. */
+/* Check every pass of one convolution object against the reference. With NATIVE
+ * flags, x/dx (NATIVE_X) and y/dy (NATIVE_Y) go through the native-layout API. Two
+ * rounds with fresh weights catch stale reordered weights; round 2 accumulates dx. */
 static int n_native_runs;
+
+/* One workspace shared by all convolutions, grown on demand (as an executor would
+ * allocate the maximum once): fresh pages are expensive here. */
+static void *shared_ws(size_t bytes) {
+    static void *ws;
+    static size_t cap;
+    if (bytes > cap) {
+        ar_free_big(ws);
+        cap = bytes + (bytes >> 2);
+        ws = ar_alloc_big(cap);
+        if (!ws) cap = 0;
+    }
+    return ws;
+}
+
+/* Caller-side buffer for a tensor: the plain one, or its native copy. */
+static const float *to_side(int native, const struct ar_conv_layout *l, const float *plain, float *nat) {
+    if (!native) return plain;
+    ar_conv_layout_pack(l, plain, nat);
+    return nat;
+}
 
 static void check_conv(const struct ar_conv_shape *s0, int flags, struct ar_rng *rng) {
     struct ar_conv_shape s = *s0;
@@ -76,29 +97,27 @@ static void check_conv(const struct ar_conv_shape *s0, int flags, struct ar_rng 
         ar_conv_free(cv);
         REQUIRE(0);
     }
-    int native = (flags & AR_CONV_NATIVE_X) != 0;
-    n_native_runs += native;
+    const int natx = (flags & AR_CONV_NATIVE_X) != 0, naty = (flags & AR_CONV_NATIVE_Y) != 0;
+    n_native_runs += natx || naty;
     struct ar_conv_layout lx, ly;
     ar_conv_native_layout(cv, AR_CONV_X, &lx);
     ar_conv_native_layout(cv, AR_CONV_Y, &ly);
     CHECK(lx.n == s.n && lx.c == s.c && lx.h == s.h && lx.w == s.w);
     CHECK(ly.n == s.n && ly.c == s.oc && ly.h == s.oh && ly.w == s.ow);
-    if (native) {
-        B.nx_ = ar_alloc_big(lx.bytes);
-        B.ndx_ = ar_alloc_big(lx.bytes);
-        B.ny_ = ar_alloc_big(ly.bytes);
-        B.ndy_ = ar_alloc_big(ly.bytes);
-    }
+    B.nx_ = ar_alloc_big(lx.bytes);
+    B.ndx_ = ar_alloc_big(lx.bytes);
+    B.ny_ = ar_alloc_big(ly.bytes);
+    B.ndy_ = ar_alloc_big(ly.bytes);
     size_t wsb = ar_conv_workspace_bytes(cv);
-    /* workspace guard: fill it with garbage (NaN) to catch reads of uninitialised data */
-    float *ws = ar_alloc_big(wsb + 64);
+    /* fill the workspace with NaNs to catch reads of data no pass has written */
+    void *ws = shared_ws(wsb);
     if (ws) memset(ws, 0xff, wsb);
     snprintf(what, sizeof what, "n%d c%d %dx%d oc%d k%dx%d s%dx%d p%dx%d b%d flags%d", s.n, s.c, s.h, s.w, s.oc,
              s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.bias, flags);
-    const double kf = (double)s.c * s.kh * s.kw;                  /* terms per y / dx element (upper bound) */
-    const double kd = (double)s.oc * ((s.kh + s.sh - 1) / s.sh) * ((s.kw + s.sw - 1) / s.sw);
-    const double kw_ = (double)s.n * s.oh * s.ow;                 /* terms per dw element */
-    for (int round = 0; round < 2 && ws; round++) {
+    const double kf = (double)s.c * s.kh * s.kw; /* terms per y element */
+    const double kd = (double)s.oc * ((s.kh + s.sh - 1) / s.sh) * ((s.kw + s.sw - 1) / s.sw); /* per dx */
+    const double kw_ = (double)s.n * s.oh * s.ow;                                               /* per dw */
+    for (int round = 0; round < 2 && ws && B.nx_ && B.ndx_ && B.ny_ && B.ndy_; round++) {
         fill(B.x, B.nx, rng);
         fill(B.w, B.nw, rng);
         fill(B.b, (size_t)s.oc, rng);
@@ -106,58 +125,64 @@ static void check_conv(const struct ar_conv_shape *s0, int flags, struct ar_rng 
         fill(B.dx0, B.nx, rng);
         const float *bias = s.bias ? B.b : NULL;
         float *db = s.bias ? B.db : NULL;
+        const int acc = round == 1;
         ar_conv_ref_forward(&s, B.x, B.w, bias, B.ry);
-        int acc = round == 1;
         memcpy(B.rdx, B.dx0, B.nx * sizeof(float));
         ar_conv_ref_backward_data(&s, B.dy, B.w, B.rdx, acc);
         ar_conv_ref_backward_weights(&s, B.x, B.dy, B.rdw, s.bias ? B.rdb : NULL);
 
-        const float *x = B.x, *dy = B.dy;
-        float *y = B.y, *dx = B.dx;
-        if (native) {
-            ar_conv_layout_pack(&lx, B.x, B.nx_);
-            ar_conv_layout_pack(&ly, B.dy, B.ndy_);
-            ar_conv_layout_pack(&lx, B.dx0, B.ndx_);
-            x = B.nx_, dy = B.ndy_, y = B.ny_, dx = B.ndx_;
-        } else {
-            memcpy(B.dx, B.dx0, B.nx * sizeof(float));
-        }
-        ar_conv_forward(cv, x, B.w, bias, y, ws);
-        if (native) ar_conv_layout_unpack(&ly, B.ny_, B.y);
-        CHECK_CLOSE(what, B.y, B.ry, B.ny, tol_for(kf), 1e-4);
+        const float *x = to_side(natx, &lx, B.x, B.nx_), *dy = to_side(naty, &ly, B.dy, B.ndy_);
+        float *y = naty ? B.ny_ : B.y, *dx = natx ? B.ndx_ : B.dx;
 
+        ar_conv_forward(cv, x, B.w, bias, y, ws);
+        if (naty) ar_conv_layout_unpack(&ly, B.ny_, B.y);
+        CHECK_CLOSE(what, B.y, B.ry, B.ny, tol_for(kf), 1e-4);
+        if (s.bias && round) { /* a conv with a bias called with b == NULL adds nothing */
+            ar_conv_forward(cv, x, B.w, NULL, y, ws);
+            if (naty) ar_conv_layout_unpack(&ly, B.ny_, B.y);
+            ar_conv_ref_forward(&s, B.x, B.w, NULL, B.ry);
+            CHECK_CLOSE(what, B.y, B.ry, B.ny, tol_for(kf), 1e-4);
+        }
+
+        memcpy(B.dx, B.dx0, B.nx * sizeof(float));
+        to_side(natx, &lx, B.dx0, B.ndx_);
         ar_conv_backward_data(cv, dy, B.w, dx, acc, ws);
-        if (native) ar_conv_layout_unpack(&lx, B.ndx_, B.dx);
-        CHECK_CLOSE(what, B.dx, B.rdx, B.nx, tol_for(kd) + (acc ? 1e-6 : 0), 1e-4);
+        if (natx) ar_conv_layout_unpack(&lx, B.ndx_, B.dx);
+        CHECK_CLOSE(what, B.dx, B.rdx, B.nx, tol_for(kd), 1e-4);
 
         memset(B.dw, 0xff, B.nw * sizeof(float)); /* must be overwritten */
         memset(B.db, 0xff, (size_t)s.oc * sizeof(float));
         ar_conv_backward_weights(cv, x, dy, B.dw, db, ws);
         CHECK_CLOSE(what, B.dw, B.rdw, B.nw, tol_for(kw_), 1e-4);
-        if (s.bias) CHECK_CLOSE(what, B.db, B.rdb, (size_t)s.oc, tol_for((double)s.n * s.oh * s.ow), 1e-4);
+        if (s.bias) CHECK_CLOSE(what, B.db, B.rdb, (size_t)s.oc, tol_for(kw_), 1e-4);
 
-        /* combined backward gives the same results (db NULL allowed with a bias) */
-        if (native)
-            ar_conv_layout_pack(&lx, B.dx0, B.ndx_);
-        else
-            memcpy(B.dx, B.dx0, B.nx * sizeof(float));
+        /* combined backward gives the same results (round 2: db NULL even with a bias) */
+        memcpy(B.dx, B.dx0, B.nx * sizeof(float));
+        to_side(natx, &lx, B.dx0, B.ndx_);
         memset(B.dw, 0xff, B.nw * sizeof(float));
+        memset(B.db, 0xff, (size_t)s.oc * sizeof(float));
         ar_conv_backward(cv, x, dy, B.w, dx, acc, B.dw, round ? NULL : db, ws);
-        if (native) ar_conv_layout_unpack(&lx, B.ndx_, B.dx);
-        CHECK_CLOSE(what, B.dx, B.rdx, B.nx, tol_for(kd) + (acc ? 1e-6 : 0), 1e-4);
+        if (natx) ar_conv_layout_unpack(&lx, B.ndx_, B.dx);
+        CHECK_CLOSE(what, B.dx, B.rdx, B.nx, tol_for(kd), 1e-4);
         CHECK_CLOSE(what, B.dw, B.rdw, B.nw, tol_for(kw_), 1e-4);
+        if (s.bias && !round) CHECK_CLOSE(what, B.db, B.rdb, (size_t)s.oc, tol_for(kw_), 1e-4);
         /* weights-only backward (dx == NULL) */
         memset(B.dw, 0xff, B.nw * sizeof(float));
         ar_conv_backward(cv, x, dy, NULL, NULL, 0, B.dw, NULL, ws);
         CHECK_CLOSE(what, B.dw, B.rdw, B.nw, tol_for(kw_), 1e-4);
     }
     CHECK(ws != NULL);
-    ar_free_big(ws);
     bufs_free(&B);
     ar_conv_free(cv);
 }
 
-static const int all_modes[] = {0, AR_CONV_PLAIN, AR_CONV_BLOCKED, AR_CONV_NATIVE_X | AR_CONV_NATIVE_Y};
+static const int all_modes[] = {0,
+                                AR_CONV_PLAIN,
+                                AR_CONV_BLOCKED,
+                                AR_CONV_BLOCKED | AR_CONV_DIRECT,
+                                AR_CONV_NATIVE_X | AR_CONV_NATIVE_Y,
+                                AR_CONV_NATIVE_X | AR_CONV_NATIVE_Y | AR_CONV_DIRECT,
+                                AR_CONV_NATIVE_Y};
 
 AR_TEST(conv_shape_finish) {
     struct ar_conv_shape s = {2, 3, 32, 32, 8, 3, 3, 2, 2, 1, 1, 0, 0, 0};
@@ -205,6 +230,10 @@ AR_TEST(conv_matches_reference_many_shapes) {
         {4, 3, 8, 8, 64, 3, 3, 1, 1, 0, 0, 0, 0, 0},
         {1, 64, 4, 4, 16, 3, 3, 1, 1, 2, 2, 0, 0, 0},
         {4, 8, 7, 7, 8, 2, 2, 2, 2, 0, 0, 0, 0, 1},
+        /* Winograd-eligible (3x3 stride 1, channels % 16 == 0) */
+        {4, 16, 7, 9, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1},
+        {1, 16, 5, 5, 16, 3, 3, 1, 1, 0, 0, 0, 0, 0},
+        {4, 32, 4, 4, 48, 3, 3, 1, 1, 1, 1, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (size_t m = 0; m < sizeof all_modes / sizeof all_modes[0]; m++) {
@@ -313,4 +342,35 @@ AR_TEST(gemm_matches_naive) {
     float c[4] = {1, 2, 3, 4};
     ar_sgemm('N', 'N', 2, 2, 0, 1.0f, c, 1, c, 2, 0.5f, c, 2);
     CHECK(c[0] == 0.5f && c[3] == 2.0f);
+}
+
+/* The automatic policy: Winograd for 3x3 stride-1 layers (not with AR_CONV_DIRECT),
+ * plain for stems and 1x1 stride-2 shortcuts, blocked for the rest. */
+AR_TEST(conv_policy_choices) {
+    static const struct {
+        struct ar_conv_shape s;
+        int flags;
+        const char *want, *not_want;
+    } cases[] = {
+        {{8, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0}, 0, "wino", NULL},
+        {{8, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0}, AR_CONV_DIRECT, "jit", "wino"},
+        {{8, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1, 0, 0, 0}, 0, "jit", "wino"},
+        {{8, 64, 16, 16, 128, 1, 1, 2, 2, 0, 0, 0, 0, 0}, 0, "gemm", "wino"},
+        {{8, 3, 16, 16, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0}, 0, "fwd x64:gemm", "wino"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ar_conv_shape s = cases[i].s;
+        REQUIRE(ar_conv_shape_finish(&s));
+        char err[AR_ERR_LEN], d[1024];
+        struct ar_conv *cv;
+        REQUIRE_OK(ar_conv_create(&cv, &s, AR_CONV_TRAIN | cases[i].flags, err), err);
+        ar_conv_describe(cv, d, sizeof d);
+        CHECK_MSG(strstr(d, cases[i].want) != NULL, "case %zu: want %s in:\n%s", i, cases[i].want, d);
+        if (cases[i].not_want)
+            CHECK_MSG(strstr(d, cases[i].not_want) == NULL, "case %zu: no %s in:\n%s", i, cases[i].not_want, d);
+        struct ar_conv_layout l;
+        ar_conv_native_layout(cv, AR_CONV_Y, &l);
+        CHECK(l.block == 16 || l.block == 8); /* outputs of >= 64 channels are blocked natively */
+        ar_conv_free(cv);
+    }
 }

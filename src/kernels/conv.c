@@ -261,20 +261,41 @@ struct mds {
     dnnl_dims_t strides, pad_l, pad_r;
 };
 
-/* The per-shape layout rule for automatic mode: 1 when oneDNN should work on plain
- * NCHW/OIHW directly for this pass, 0 for format "any" + reorders. Measured on the
- * ResNet-18 / small-CNN shapes (bench/README-conv.md). */
-static int auto_plain(const struct ar_conv_shape *s, int pass) {
-    (void)s;
-    (void)pass;
-    return 0;
+/* How one pass is built: oneDNN on plain NCHW/OIHW, or format "any" (blocked
+ * layouts + reorders) with the direct or the Winograd algorithm. */
+enum { K_PLAIN, K_ANY, K_WINO };
+
+/* Winograd F(4x4, 3x3) is oneDNN's fastest f32 algorithm for 3x3 stride-1
+ * convolutions with channel counts that are multiples of 16 (2-2.5x the direct
+ * kernels here); elsewhere it is unimplemented or slower. */
+static int wino_eligible(const struct ar_conv_shape *s, int flags) {
+    return !(flags & AR_CONV_DIRECT) && s->kh == 3 && s->kw == 3 && s->sh == 1 && s->sw == 1 && s->ph <= 1 &&
+           s->pw <= 1 && s->c % 16 == 0 && s->oc % 16 == 0;
 }
 
-/* Create one convolution primitive descriptor. `hint` is the forward pd (backward
- * passes). src/dst layouts: plain, any, or fixed to given mds. */
-static int conv_pd(dnnl_primitive_desc_t *pd, int pass, const struct ar_conv_shape *s, const struct mds *m,
-                   const dnnl_memory_desc_t *xmd, const dnnl_memory_desc_t *wmd, const dnnl_memory_desc_t *ymd,
-                   int train, const_dnnl_primitive_desc_t hint, char *err) {
+/* The per-shape, per-pass rule of the automatic mode, measured on the ResNet-18 and
+ * small-CNN shapes at batch 128 on 2 threads (bench/README-conv.md). */
+static int pass_kind(const struct ar_conv_shape *s, int flags, int pass) {
+    if (flags & AR_CONV_PLAIN) return K_PLAIN;
+    int any = wino_eligible(s, flags) ? K_WINO : K_ANY;
+    if (flags & (AR_CONV_BLOCKED | AR_CONV_NATIVE_X | AR_CONV_NATIVE_Y)) return any;
+    if (any == K_WINO) return K_WINO;
+    /* Few input channels (network stems): the blocked kernels pad c to 16 and the
+     * reorder of the large output costs more than the convolution saves. */
+    if (s->c < 16 && pass != P_BWD_W) return K_PLAIN;
+    /* 1x1 stride-2 shortcuts: cheap convolutions that read a quarter of x, so
+     * reordering all of x to the blocked layout costs more than it gains. */
+    if (s->kh == 1 && s->kw == 1 && (s->sh > 1 || s->sw > 1)) return K_PLAIN;
+    return K_ANY;
+}
+
+/* Create one convolution primitive descriptor with the given algorithm and
+ * layouts. `hint` is a forward pd (backward passes). With reject_ref, a pd whose
+ * implementation is oneDNN's slow reference code counts as unimplemented. */
+static int conv_pd(dnnl_primitive_desc_t *pd, int pass, dnnl_alg_kind_t alg, const struct ar_conv_shape *s,
+                   const struct mds *m, const dnnl_memory_desc_t *xmd, const dnnl_memory_desc_t *wmd,
+                   const dnnl_memory_desc_t *ymd, int train, const_dnnl_primitive_desc_t hint, int reject_ref,
+                   char *err) {
     int rc = AR_OK;
     dnnl_convolution_desc_t d;
     dnnl_primitive_attr_t attr;
@@ -282,22 +303,41 @@ static int conv_pd(dnnl_primitive_desc_t *pd, int pass, const struct ar_conv_sha
     if ((rc = attr_new(&attr, 0, err)) != AR_OK) return rc;
     const dnnl_memory_desc_t *bmd = s->bias ? &m->b : NULL;
     if (pass == P_FWD)
-        CK(dnnl_convolution_forward_desc_init(&d, train ? dnnl_forward_training : dnnl_forward_inference,
-                                              dnnl_convolution_direct, xmd, wmd, bmd, ymd, m->strides, m->pad_l,
-                                              m->pad_r),
+        CK(dnnl_convolution_forward_desc_init(&d, train ? dnnl_forward_training : dnnl_forward_inference, alg, xmd,
+                                              wmd, bmd, ymd, m->strides, m->pad_l, m->pad_r),
            "convolution_forward_desc_init");
     else if (pass == P_BWD_D)
-        CK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, xmd, wmd, ymd, m->strides, m->pad_l,
-                                                    m->pad_r),
+        CK(dnnl_convolution_backward_data_desc_init(&d, alg, xmd, wmd, ymd, m->strides, m->pad_l, m->pad_r),
            "convolution_backward_data_desc_init");
     else
-        CK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, xmd, wmd, bmd, ymd, m->strides,
-                                                       m->pad_l, m->pad_r),
+        CK(dnnl_convolution_backward_weights_desc_init(&d, alg, xmd, wmd, bmd, ymd, m->strides, m->pad_l, m->pad_r),
            "convolution_backward_weights_desc_init");
     CK(dnnl_primitive_desc_create(pd, &d, attr, g_engine, hint), "convolution primitive_desc_create");
+    if (reject_ref && strncmp(pd_impl(*pd), "ref", 3) == 0) {
+        dnnl_primitive_desc_destroy(*pd);
+        *pd = NULL;
+        rc = ar_errf(err, AR_ERR_BACKEND, "oneDNN convolution: only a reference implementation");
+    }
 fail:
     dnnl_primitive_attr_destroy(attr);
     return rc;
+}
+
+/* A pass of kind k, trying in order: Winograd (K_WINO), direct on the layouts
+ * `fx`/`fy` (the forward pass's choice, so dy can be shared and native buffers need
+ * no reorder), direct on "any". K_PLAIN: direct on NCHW/OIHW. */
+static int make_pd(dnnl_primitive_desc_t *pd, int pass, int k, const struct ar_conv_shape *s, const struct mds *m,
+                   const dnnl_memory_desc_t *fx, const dnnl_memory_desc_t *fy, int train,
+                   const_dnnl_primitive_desc_t hint, char *err) {
+    if (k == K_PLAIN) return conv_pd(pd, pass, dnnl_convolution_direct, s, m, &m->x, &m->w, &m->y, train, hint, 0, err);
+    if (!fx) fx = &m->any_x;
+    if (!fy) fy = &m->any_y;
+    if (k == K_WINO &&
+        conv_pd(pd, pass, dnnl_convolution_winograd, s, m, fx, &m->any_w, fy, train, hint, 1, err) == AR_OK)
+        return AR_OK;
+    if (conv_pd(pd, pass, dnnl_convolution_direct, s, m, fx, &m->any_w, fy, train, hint, 1, err) == AR_OK)
+        return AR_OK;
+    return conv_pd(pd, pass, dnnl_convolution_direct, s, m, &m->any_x, &m->any_w, &m->any_y, train, hint, 0, err);
 }
 
 static int pass_args(struct ar_conv *cv, struct pass *p, int pass, const dnnl_primitive_desc_t pd,
@@ -308,7 +348,10 @@ static int pass_args(struct ar_conv *cv, struct pass *p, int pass, const dnnl_pr
     if (pass == P_FWD) {
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_SRC, 0, ux, qmd(pd, dnnl_query_src_md), R_IN, err));
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_WEIGHTS, 0, &m->w, qmd(pd, dnnl_query_weights_md), R_W, err));
-        if (cv->s.bias) AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_BIAS, 0, &m->b, &m->b, R_NONE, err));
+        if (cv->s.bias) {
+            AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_BIAS, 0, &m->b, &m->b, R_NONE, err));
+            cv->reg_size[R_DB] = (size_t)cv->s.oc * sizeof(float);
+        }
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_DST, 1, uy, qmd(pd, dnnl_query_dst_md), R_OUT, err));
     } else if (pass == P_BWD_D) {
         AR_TRY(arg_init(cv, &p->args[k++], DNNL_ARG_DIFF_DST, 0, uy, qmd(pd, dnnl_query_diff_dst_md), R_OUT, err));
@@ -332,12 +375,12 @@ fail:
 int ar_conv_create(struct ar_conv **out, const struct ar_conv_shape *s, int flags, char *err) {
     int rc = AR_OK;
     struct ar_conv *cv = NULL;
-    dnnl_primitive_desc_t pd[P_COUNT] = {NULL, NULL, NULL};
+    dnnl_primitive_desc_t pd[P_COUNT] = {NULL, NULL, NULL}, hint = NULL;
     *out = NULL;
     if (!shape_ok(s))
         return ar_errf(err, AR_ERR_ARG, "conv: invalid shape n=%d c=%d h=%d w=%d oc=%d k=%dx%d s=%dx%d p=%dx%d", s->n,
                        s->c, s->h, s->w, s->oc, s->kh, s->kw, s->sh, s->sw, s->ph, s->pw);
-    if ((flags & ~31) || ((flags & AR_CONV_PLAIN) && (flags & AR_CONV_BLOCKED)))
+    if ((flags & ~63) || ((flags & AR_CONV_PLAIN) && (flags & AR_CONV_BLOCKED)))
         return ar_errf(err, AR_ERR_ARG, "conv: bad flags 0x%x", (unsigned)flags);
     pthread_once(&g_once, engine_init_once);
     if (g_init_status != dnnl_success)
@@ -366,14 +409,15 @@ int ar_conv_create(struct ar_conv **out, const struct ar_conv_shape *s, int flag
     m.pad_r[0] = (dnnl_dim_t)(s->oh - 1) * s->sh + s->kh - s->h - s->ph;
     m.pad_r[1] = (dnnl_dim_t)(s->ow - 1) * s->sw + s->kw - s->w - s->pw;
 
-    int plain[P_COUNT];
-    for (int p = 0; p < P_COUNT; p++)
-        plain[p] = (flags & AR_CONV_PLAIN) ? 1 : (flags & AR_CONV_BLOCKED) ? 0 : auto_plain(s, p);
+    int kind[P_COUNT];
+    for (int p = 0; p < P_COUNT; p++) kind[p] = pass_kind(s, flags, p);
 
-    /* Forward: its src/dst layouts define the native layouts of x and y. */
-    AR_TRY(conv_pd(&pd[P_FWD], P_FWD, s, &m, plain[P_FWD] ? &m.x : &m.any_x, plain[P_FWD] ? &m.w : &m.any_w,
-                   plain[P_FWD] ? &m.y : &m.any_y, train, NULL, err));
-    const dnnl_memory_desc_t fx = *qmd(pd[P_FWD], dnnl_query_src_md), fy = *qmd(pd[P_FWD], dnnl_query_dst_md);
+    /* The forward pass as it runs with NATIVE flags (blocked, Winograd where
+     * eligible) defines the native layouts of x and y and is the hint of the
+     * backward passes; it is replaced when the forward pass runs plain. */
+    int native_kind = (flags & AR_CONV_PLAIN) ? K_PLAIN : wino_eligible(s, flags) ? K_WINO : K_ANY;
+    AR_TRY(make_pd(&hint, P_FWD, native_kind, s, &m, NULL, NULL, train, NULL, err));
+    const dnnl_memory_desc_t fx = *qmd(hint, dnnl_query_src_md), fy = *qmd(hint, dnnl_query_dst_md);
     describe_layout(&fx, &cv->lay[AR_CONV_X]);
     describe_layout(&fy, &cv->lay[AR_CONV_Y]);
     if (((flags & AR_CONV_NATIVE_X) && cv->lay[AR_CONV_X].block == 0) ||
@@ -383,27 +427,14 @@ int ar_conv_create(struct ar_conv **out, const struct ar_conv_shape *s, int flag
     }
     const dnnl_memory_desc_t *ux = (flags & AR_CONV_NATIVE_X) ? &fx : &m.x;
     const dnnl_memory_desc_t *uy = (flags & AR_CONV_NATIVE_Y) ? &fy : &m.y;
-
-    if (train) {
-        for (int p = P_BWD_D; p <= P_BWD_W; p++) {
-            const dnnl_memory_desc_t *wmd = plain[p] ? &m.w : &m.any_w;
-            if (plain[p]) {
-                rc = conv_pd(&pd[p], p, s, &m, &m.x, wmd, &m.y, train, pd[P_FWD], err);
-            } else {
-                /* Prefer the forward pass's activation layouts (so dy can be shared
-                 * and native buffers need no reorder); fall back to "any" if oneDNN
-                 * has only a reference implementation for them. */
-                rc = conv_pd(&pd[p], p, s, &m, &fx, wmd, &fy, train, pd[P_FWD], err);
-                if (rc == AR_OK && strncmp(pd_impl(pd[p]), "ref", 3) == 0) {
-                    dnnl_primitive_desc_destroy(pd[p]);
-                    pd[p] = NULL;
-                    rc = AR_ERR_BACKEND;
-                }
-                if (rc != AR_OK) rc = conv_pd(&pd[p], p, s, &m, &m.any_x, wmd, &m.any_y, train, pd[P_FWD], err);
-            }
-            if (rc != AR_OK) goto fail;
-        }
-    }
+    if (kind[P_FWD] == native_kind)
+        AR_TRY(dnnl_primitive_desc_clone(&pd[P_FWD], hint) == dnnl_success
+                   ? AR_OK
+                   : ar_errf(err, AR_ERR_BACKEND, "oneDNN primitive_desc_clone failed"));
+    else
+        AR_TRY(make_pd(&pd[P_FWD], P_FWD, kind[P_FWD], s, &m, NULL, NULL, train, NULL, err));
+    if (train)
+        for (int p = P_BWD_D; p <= P_BWD_W; p++) AR_TRY(make_pd(&pd[p], p, kind[p], s, &m, &fx, &fy, train, hint, err));
 
     for (int p = 0; p < P_COUNT; p++) {
         if (!pd[p]) continue;
@@ -425,9 +456,11 @@ int ar_conv_create(struct ar_conv **out, const struct ar_conv_shape *s, int flag
         off += (cv->reg_size[r] + 4095) / 4096 * 4096;
     }
     cv->ws_bytes = off;
+    dnnl_primitive_desc_destroy(hint);
     *out = cv;
     return AR_OK;
 fail:
+    if (hint) dnnl_primitive_desc_destroy(hint);
     for (int p = 0; p < P_COUNT; p++)
         if (pd[p]) dnnl_primitive_desc_destroy(pd[p]);
     ar_conv_free(cv);
@@ -552,7 +585,12 @@ static void pass_run(struct ar_conv *cv, int pass, const void *const *ptr, int a
 void ar_conv_forward(struct ar_conv *cv, const float *x, const float *w, const float *b, float *y, void *ws) {
     /* x: (n,c,h,w)  w: (oc,c,kh,kw)  b: (oc)  y: (n,oc,oh,ow) */
     AR_ASSERT(cv && x && w && y);
-    AR_ASSERT((b != NULL) == (cv->s.bias != 0));
+    AR_ASSERT(cv->s.bias || b == NULL);
+    if (cv->s.bias && !b) { /* created with a bias but called without: add zeros */
+        float *zero = (float *)((char *)ws + cv->reg_off[R_DB]); /* zero: (oc) */
+        memset(zero, 0, (size_t)cv->s.oc * sizeof(float));
+        b = zero;
+    }
     const void *ptr[MAX_ARGS] = {x, w, b, y}; /* argument order of the pass */
     if (!cv->s.bias) ptr[2] = y;               /* no BIAS argument: DST is third */
     pass_run(cv, P_FWD, ptr, 0, 0, ws);
