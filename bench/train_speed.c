@@ -3,7 +3,10 @@
  * the time per layer type in forward and backward.
  *
  *   bench/train_speed --arch resnet18_in --input 3x32x32 --classes 10 --batch 128
- *                     [--reps 5] [--warmup 2] [--steps 4] [--infer] [--profile] [--json] */
+ *                     [--reps 5] [--warmup 2] [--steps 4] [--infer] [--profile] [--json]
+ *                     [--search]   AutoReP search step (student with gates + KD teacher
+ *                                  forward) and, for comparison, plain step and teacher
+ *                                  forward, with the ratio search / (plain + teacher) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "autorep/replace.h"
 #include "core/rng.h"
 #include "kernels/nn_kernels.h"
 #include "layers/layer_util.h"
@@ -29,10 +33,118 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Median seconds of `steps` calls of fn over reps, after warm-up. */
+typedef void (*step_fn)(void *ctx);
+static double time_median(step_fn fn, void *ctx, int reps, int warm, int steps) {
+    double *t = malloc(sizeof(double) * (size_t)reps), med;
+    for (int r = -warm; r < reps; r++) {
+        double t0 = now_s();
+        for (int s = 0; s < steps; s++) fn(ctx);
+        if (r >= 0) t[r] = (now_s() - t0) / steps;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_d);
+    med = t[reps / 2];
+    free(t);
+    return med;
+}
+
+struct sctx {
+    struct ar_net *net, *teacher;
+    struct ar_optim *opt;
+    struct ar_sites *S;
+    int32_t *lab;
+    int batch, classes;
+};
+
+static void plain_step(void *v) {
+    struct sctx *c = v;
+    ar_net_forward(c->net, c->batch);
+    ar_softmax_xent(ar_net_dlogits(c->net), 1.0f, ar_net_logits(c->net), c->lab, c->batch, c->classes, NULL);
+    ar_net_backward(c->net, c->batch);
+    ar_optim_step(c->opt, c->net);
+}
+
+static void teacher_fwd(void *v) {
+    struct sctx *c = v;
+    ar_net_forward(c->teacher, c->batch);
+}
+
+static void search_step(void *v) {
+    struct sctx *c = v;
+    ar_sites_update_masks(c->S, c->net);
+    ar_net_forward(c->net, c->batch);
+    ar_softmax_xent(ar_net_dlogits(c->net), 1.0f, ar_net_logits(c->net), c->lab, c->batch, c->classes, NULL);
+    memcpy(c->teacher->input, c->net->input, sizeof(float) * (size_t)c->batch * ar_shape_numel(c->net->in_shape));
+    ar_net_forward(c->teacher, c->batch);
+    ar_kd_loss(ar_net_dlogits(c->net), 1, 1.0f, ar_net_logits(c->net), ar_net_logits(c->teacher), c->batch,
+               c->classes, 4.0f);
+    ar_net_backward(c->net, c->batch);
+    ar_sites_gate_grads(c->S, c->net);
+    ar_optim_step(c->opt, c->net);
+}
+
+static int search_bench(const char *arch, int c, int h, int w, int classes, int batch, int reps, int warm,
+                        int steps) {
+    char err[AR_ERR_LEN], *text;
+    if (ar_arch_text(arch, &text, err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    struct ar_net plain, teacher, student;
+    struct ar_net_opts po = {.in_shape = {c, h, w}, .classes = classes};
+    struct ar_net_opts so = po;
+    so.site_mode = AR_SITES_AUTOREP;
+    struct ar_replace_opts ro;
+    ar_replace_opts_default(&ro, AR_METHOD_AUTOREP);
+    struct ar_sites *S;
+    if (ar_net_build(&plain, text, arch, &po, err) || ar_net_plan(&plain, batch, 1, err) ||
+        ar_net_build(&teacher, text, arch, &po, err) || ar_net_plan(&teacher, batch, 0, err) ||
+        ar_net_build(&student, text, arch, &so, err) || ar_sites_attach(&student, &ro, 1, &S, err) ||
+        ar_net_plan(&student, batch, 1, err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    free(text);
+    ar_net_init_params(&plain, 1), ar_net_init_params(&teacher, 1), ar_net_init_params(&student, 1);
+    ro.budget = student.relu_total / 50;
+    ar_sites_free(S);
+    if (ar_sites_attach(&student, &ro, 1, &S, err)) return 1;
+    struct ar_optim o1, o2;
+    if (ar_optim_init(&o1, AR_OPTIM_SGD, &plain, err) || ar_optim_init(&o2, AR_OPTIM_ADAM, &student, err)) return 1;
+    o1.lr[0] = 0.01f, o2.lr[0] = 1e-4f, o2.lr[1] = 1e-3f;
+    struct ar_rng rng;
+    ar_rng_seed(&rng, 7, 0, 0);
+    size_t in_n = (size_t)batch * c * h * w;
+    for (size_t i = 0; i < in_n; i++) plain.input[i] = student.input[i] = teacher.input[i] = (float)ar_rng_normal(&rng);
+    int32_t *lab = malloc(sizeof(int32_t) * (size_t)batch);
+    for (int i = 0; i < batch; i++) lab[i] = (int32_t)ar_rng_below(&rng, (uint64_t)classes);
+    plain.train_mode = student.train_mode = 1;
+    teacher.train_mode = 0;
+    struct sctx a = {&plain, &teacher, &o1, NULL, lab, batch, classes};
+    struct sctx b = {&student, &teacher, &o2, S, lab, batch, classes};
+    double tp = 0, tt = 0, ts = 0;
+    /* interleave the three measurements so that machine noise hits them alike */
+    for (int k = 0; k < 3; k++) {
+        tp += time_median(plain_step, &a, reps, k ? 0 : warm, steps);
+        tt += time_median(teacher_fwd, &a, reps, k ? 0 : warm, steps);
+        ts += time_median(search_step, &b, reps, k ? 0 : warm, steps);
+    }
+    tp /= 3, tt /= 3, ts /= 3;
+    printf("%s %dx%dx%d batch %d: plain step %.1f ms, teacher forward %.1f ms, AutoReP search step %.1f ms; "
+           "search / (plain + teacher) = %.3f\n",
+           arch, c, h, w, batch, 1e3 * tp, 1e3 * tt, 1e3 * ts, ts / (tp + tt));
+    ar_optim_free(&o1), ar_optim_free(&o2);
+    student.site_ctx = NULL;
+    ar_sites_free(S);
+    ar_net_free(&plain), ar_net_free(&teacher), ar_net_free(&student);
+    free(lab);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *arch = "resnet18_in";
     int c = 3, h = 32, w = 32, classes = 10, batch = 128, reps = 5, warm = 2, steps = 4, infer = 0, prof = 0,
-        json = 0;
+        json = 0, search = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--arch") && i + 1 < argc) arch = argv[++i];
         else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
@@ -45,6 +157,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--infer")) infer = 1;
         else if (!strcmp(argv[i], "--profile")) prof = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--search")) search = 1;
         else {
             fprintf(stderr, "usage: %s [--arch A] [--input CxHxW] [--classes K] [--batch B] [--reps R] [--warmup W] "
                             "[--steps S] [--infer] [--profile] [--json]\n", argv[0]);
@@ -52,6 +165,7 @@ int main(int argc, char **argv) {
         }
     }
     if (reps < 1 || reps > 1000 || steps < 1 || batch < 1) return 2;
+    if (search) return search_bench(arch, c, h, w, classes, batch, reps, warm, steps);
     char err[AR_ERR_LEN], *text;
     if (ar_arch_text(arch, &text, err)) {
         fprintf(stderr, "%s\n", err);

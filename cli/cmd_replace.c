@@ -43,7 +43,7 @@ int cmd_replace(int argc, char **argv) {
         {"kd-temp", "T", "distillation temperature", "4", 0},
         {"kd-weight", "W", "distillation weight (0 = off)", "1", 0},
         {"lr", "LR", "search learning rate of the weights (Adam)", "1e-3", 0},
-        {"lr-gate", "LR", "search learning rate of the gates (Adam)", "1e-3", 0},
+        {"lr-gate", "LR", "search learning rate of the gates (Adam; default max(1e-3, 4/steps))", NULL, 0},
         {"ft-lr", "LR", "fine-tuning learning rate (SGD)", "1e-3", 0},
         {"lookahead", "K", "Lookahead every K steps (0 = off)", "0", 0},
         {"batch", "B", "mini-batch size", "128", 0},
@@ -80,7 +80,7 @@ int cmd_replace(int argc, char **argv) {
     struct ar_replace_opts ro;
     ar_replace_opts_default(&ro, m);
     long epochs = ro.epochs, ft = 0, la = 0, batch = 128, seed = 1, max_train = 0, max_test = 0;
-    double lambda = ro.lambda, thr = ro.threshold, kt = 4, kw = 1, lr = ro.lr, lrg = ro.lr_gate, ftlr = ro.ft_lr,
+    double lambda = ro.lambda, thr = ro.threshold, kt = 4, kw = 1, lr = ro.lr, lrg = 0, ftlr = ro.ft_lr,
            s2 = -1;
     if (cli_int(cmd, o, "epochs", 0, 100000, &epochs) || cli_int(cmd, o, "finetune-epochs", 0, 100000, &ft) ||
         cli_int(cmd, o, "lookahead", 0, 1000000, &la) || cli_int(cmd, o, "batch", 1, 65536, &batch) ||
@@ -88,7 +88,7 @@ int cmd_replace(int argc, char **argv) {
         cli_int(cmd, o, "max-test", 0, 1L << 30, &max_test) || cli_float(cmd, o, "lambda", 0, 1e9, &lambda) ||
         cli_float(cmd, o, "threshold", 0, 10, &thr) || cli_float(cmd, o, "kd-temp", 1e-3, 1e3, &kt) ||
         cli_float(cmd, o, "kd-weight", 0, 1e3, &kw) || cli_float(cmd, o, "lr", 0, 10, &lr) ||
-        cli_float(cmd, o, "lr-gate", 0, 10, &lrg) || cli_float(cmd, o, "ft-lr", 0, 10, &ftlr) ||
+        cli_float(cmd, o, "lr-gate", 1e-9, 10, &lrg) || cli_float(cmd, o, "ft-lr", 0, 10, &ftlr) ||
         cli_float(cmd, o, "scale-x2", 1e-6, 1e3, &s2))
         return 2;
     if (epochs == 0 && (m == AR_METHOD_AUTOREP || ft == 0)) {

@@ -541,7 +541,7 @@ void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m) {
     o->epochs = 20;
     o->finetune_epochs = 0;
     o->lr = 1e-3f;
-    o->lr_gate = 1e-3f;
+    o->lr_gate = 0; /* 0: max(1e-3, 4 / search steps) */
     o->lr_min = 1e-5f;
     o->ft_lr = 1e-3f;
     o->ft_wd = 5e-4f;
@@ -631,6 +631,16 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
     snprintf(spath, sizeof spath, "%s.search.resume", o->out);
     snprintf(fpath, sizeof fpath, "%s.finetune.resume", o->out);
     int skip_search = o->resume && file_exists(fpath);
+    int ft_epochs = o->finetune_epochs;
+    if (skip_search && o->method == AR_METHOD_SNL) {
+        /* the resume file knows how many fine-tuning epochs SNL left itself */
+        struct ar_st rs;
+        if (ar_st_read(&rs, fpath, NULL) == AR_OK) {
+            const char *e = ar_st_meta(&rs, "resume.epochs");
+            if (e) ft_epochs = atoi(e);
+            ar_st_free(&rs);
+        }
+    }
 
     /* ---- search ---- */
     if (!skip_search) {
@@ -661,7 +671,10 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         to.batch = o->batch;
         to.optim = AR_OPTIM_ADAM;
         to.lr[0] = o->lr;
-        to.lr[1] = o->lr_gate;
+        /* default gate rate: enough to move a gate across [0, 1] a few times in
+         * the search, at least the official 1e-3 */
+        const int steps = (o->max_train > 0 && o->max_train < train->n ? o->max_train : train->n) / o->batch;
+        to.lr[1] = o->lr_gate > 0 ? o->lr_gate : fmaxf(1e-3f, 4.0f / (float)(steps * o->epochs > 0 ? steps * o->epochs : 1));
         to.wd = 0;
         to.sched = (struct ar_sched){.kind = AR_SCHED_COSINE, .epochs = o->epochs, .lr_min = o->lr_min};
         to.seed = o->seed;
@@ -679,6 +692,8 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         AR_TRY(ar_train_run(&student, train, test, &nm, &to, &h, &tr, err));
         res->search_epochs_run = tr.epochs_done;
         if (S->mode == AR_SITES_SNL) {
+            /* same total epochs as requested: search epochs SNL did not need go to fine-tuning */
+            ft_epochs += o->epochs - tr.epochs_done;
             /* binarise (keeping the largest alphas if the budget was not reached) and export */
             if (ar_sites_count(S, &student) > o->budget) ar_sites_project(S, &student, o->budget);
             AR_TRY(ar_sites_export(S, &student, o->out, o->meta, err));
@@ -703,7 +718,7 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
     }
 
     /* ---- fine-tune with masks frozen ---- */
-    if (o->finetune_epochs > 0) {
+    if (ft_epochs > 0) {
         struct ar_ckpt_open_opts mo = {.site_mode = AR_SITES_MASKED};
         AR_TRY(ar_ckpt_open(&student, &sst, o->out, &mo, err));
         struct ar_replace_opts fo = *o;
@@ -726,13 +741,13 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         set_hooks(&h, &R);
         struct ar_train_opts to;
         ar_train_opts_default(&to);
-        to.epochs = o->finetune_epochs;
+        to.epochs = ft_epochs;
         to.batch = o->batch;
         to.optim = AR_OPTIM_SGD;
         to.momentum = 0.9f;
         to.lr[0] = o->ft_lr;
         to.wd = o->ft_wd;
-        to.sched = (struct ar_sched){.kind = AR_SCHED_COSINE, .epochs = o->finetune_epochs, .lr_min = 0};
+        to.sched = (struct ar_sched){.kind = AR_SCHED_COSINE, .epochs = ft_epochs, .lr_min = 0};
         to.seed = o->seed + 1;
         to.aug = o->aug;
         to.max_train = o->max_train;

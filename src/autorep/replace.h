@@ -50,8 +50,8 @@ struct ar_replace_opts {
     int dapa_every, dapa_until; /* refresh every R training passes until pass K */
     float kd_temp, kd_weight;
     int epochs;          /* search epochs */
-    int finetune_epochs; /* fine-tuning epochs with masks frozen (SNL: the rest of the budget) */
-    float lr, lr_gate, lr_min; /* search (Adam) */
+    int finetune_epochs; /* fine-tuning epochs with masks frozen (SNL adds the search epochs it did not need) */
+    float lr, lr_gate, lr_min; /* search (Adam); lr_gate 0 = max(1e-3, 4 / search steps) */
     float ft_lr, ft_wd;        /* fine-tune (SGD, momentum 0.9) */
     int lookahead_k;           /* 0 = off */
     float lookahead_alpha;

@@ -1,0 +1,48 @@
+#!/bin/sh
+# AutoReP vs SNL on Fashion-MNIST (docs/results.md). Every number in the results
+# table comes from this script:
+#   scripts/experiment_autorep.sh            # all runs (hours on 2 cores)
+#   EXP_DIR=runs/exp scripts/results_table.sh > docs/results.md
+# Steps: train the resnet20 baseline; replace ReLUs at ~1%, 3% and 10% of the
+# baseline's count with AutoReP and with SNL, giving both the same total epochs
+# (AutoReP: SEARCH search + FT fine-tune; SNL: at most SEARCH search epochs,
+# stopping once under budget, the rest fine-tuning); time a search step.
+set -eu
+cd "$(dirname "$0")/.."
+D=${EXP_DIR:-runs/exp}
+ARCH=${EXP_ARCH:-resnet20}
+BASE_EPOCHS=${EXP_BASE_EPOCHS:-20}
+SEARCH=${EXP_SEARCH:-10}
+FT=${EXP_FT:-2}
+SNL_LAMBDA=${EXP_SNL_LAMBDA:-1e-4}
+AR_LAMBDA=${EXP_AR_LAMBDA:-100}
+BUDGETS=${EXP_BUDGETS:-"1 3 10"}
+mkdir -p "$D"
+BASE="$D/${ARCH}_base.safetensors"
+if [ ! -s "$D/base.done" ]; then
+    ./autorep train --arch "$ARCH" --data fashion-mnist --epochs "$BASE_EPOCHS" --batch 128 --lr 0.1 \
+        --augment crop+flip --seed 1 --out "$BASE" --quiet $( [ -e "$BASE.resume" ] && echo --resume )
+    ./autorep eval --model "$BASE" --json > "$D/base.done"
+fi
+cat "$D/base.done"
+for pct in $BUDGETS; do
+    for method in autorep snl; do
+        out="$D/${method}_${pct}.safetensors"
+        [ -s "$D/${method}_${pct}.json" ] && continue
+        if [ "$method" = autorep ]; then
+            extra="--lambda $AR_LAMBDA --epochs $SEARCH --finetune-epochs $FT"
+        else
+            extra="--lambda $SNL_LAMBDA --epochs $SEARCH --finetune-epochs $FT"
+        fi
+        resume=""
+        [ -e "$out.search.resume" ] || [ -e "$out.finetune.resume" ] && resume=--resume
+        # shellcheck disable=SC2086
+        ./autorep replace --model "$BASE" --method "$method" --budget "${pct}%" $extra --augment crop+flip \
+            --seed 1 --out "$out" --quiet --json $resume > "$D/${method}_${pct}.json.tmp"
+        mv "$D/${method}_${pct}.json.tmp" "$D/${method}_${pct}.json"
+        cat "$D/${method}_${pct}.json"
+    done
+done
+make -s build/bench/train_speed
+build/bench/train_speed --search --arch "$ARCH" --input 1x28x28 --batch 128 --reps 5 --steps 3 > "$D/search_step.txt"
+cat "$D/search_step.txt"
