@@ -540,7 +540,7 @@ AR_TEST(report_html_from_synthetic_runs) {
     /* the baseline came from the metadata; base.pi.json was found beside it */
     REQUIRE(r.n_run == 3 && r.base == 2);
     CHECK(!strcmp(r.run[2].label, "base"));
-    CHECK(r.n_pi == 2 && r.pi_run[0] == 0 && r.pi_run[1] == 2);
+    CHECK(r.n_pi == 2 && r.pi_run[0] == 2 && r.pi_run[1] == 0); /* baseline first */
     /* accuracies: AutoReP from the log (epoch 3: epoch 2 exceeds the budget), SNL from its eval JSON,
        the baseline from its last epoch */
     CHECK_EQ_INT(r.run[0].sel, 2);

@@ -180,6 +180,12 @@ static void derive(struct ar_run *u) {
     }
 }
 
+static int pi_key(const struct ar_report *r, int k) {
+    int u = r->pi_run[k];
+    if (u < 0) return 1 << 20;
+    return r->run[u].is_base ? -1 : u;
+}
+
 int ar_report_finish(struct ar_report *r, char *err) {
     int rc;
     if (r->n_run == 0) return ar_errf(err, AR_ERR_ARG, "no runs given");
@@ -246,6 +252,16 @@ int ar_report_finish(struct ar_report *r, char *err) {
         }
         r->pi_run[found] = i;
     }
+    /* show the baseline's private-inference file first, then the runs' in order */
+    for (int q = 1; q < r->n_pi; q++)
+        for (int k = q; k > 0 && pi_key(r, k) < pi_key(r, k - 1); k--) {
+            struct ar_pi tp = r->pi[k];
+            r->pi[k] = r->pi[k - 1];
+            r->pi[k - 1] = tp;
+            int tr = r->pi_run[k];
+            r->pi_run[k] = r->pi_run[k - 1];
+            r->pi_run[k - 1] = tr;
+        }
     for (int i = 0; i < r->n_run; i++) derive(&r->run[i]);
     r->finished = 1;
     return AR_OK;
@@ -1084,9 +1100,9 @@ static void section_pi(struct ctx *c) {
     static const struct {
         enum ar_pil_field f;
         const char *name, *col;
-    } parts[] = {{AR_PIL_RELU_ONLINE_BYTES, "ReLU", AR_C_VERMILLION},
+    } parts[] = {{AR_PIL_RELU_ONLINE_BYTES, "ReLU", AR_C_ORANGE},
                  {AR_PIL_POLY_ONLINE_BYTES, "polynomial", AR_C_GREEN},
-                 {AR_PIL_LINEAR_ONLINE_BYTES, "linear layers", AR_C_BLUE}};
+                 {AR_PIL_LINEAR_ONLINE_BYTES, "linear layers", AR_C_SKY}};
     const double Wl = fmin(1260, fmax(600, 150 + 26.0 * nl * (r->n_pi > 2 ? 1 : 1)));
     if (nl > 0) {
         ar_buf_printf(b, "<div class=\"grid %s\">\n", Wl > 640 ? "" : "g2");
@@ -1197,6 +1213,9 @@ static void section_pi(struct ctx *c) {
         static const enum ar_pi_field tf[3] = {AR_PI_RELU_ONLINE_BYTES, AR_PI_POLY_ONLINE_BYTES,
                                                AR_PI_LINEAR_ONLINE_BYTES};
         double w = fmin(ar_plot_cat_w(&p) * 0.55, 90);
+        int bk = -1;
+        for (int k = 0; k < r->n_pi; k++)
+            if (r->pi_run[k] >= 0 && r->pi_run[k] == r->base) bk = k;
         for (int k = 0; k < r->n_pi; k++) {
             const double *v = r->pi[k].v;
             double cx = ar_plot_cat_x(&p, k), y0 = 0;
@@ -1217,6 +1236,12 @@ static void section_pi(struct ctx *c) {
                 snprintf(t2, sizeof t2, "%.0f rounds", v[AR_PI_ROUNDS]);
             else
                 t2[0] = 0;
+            if (bk >= 0 && bk != k && tot > 0 && !isnan(r->pi[bk].v[AR_PI_ONLINE_BYTES])) {
+                double ratio = r->pi[bk].v[AR_PI_ONLINE_BYTES] / tot;
+                size_t l = strlen(t2);
+                snprintf(t2 + l, sizeof t2 - l, "%s%.1f× %s", l ? " · " : "", ratio >= 1 ? ratio : 1 / ratio,
+                         ratio >= 1 ? "less" : "more");
+            }
             double ty = ar_plot_py(&p, tot);
             ar_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11.5\" "
                              "font-weight=\"600\" fill=\"#1d232a\">",
