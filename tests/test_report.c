@@ -537,17 +537,18 @@ AR_TEST(report_html_from_synthetic_runs) {
     REQUIRE_OK(ar_report_add_run(&r, f.rs, 0, err), err);
     REQUIRE_OK(ar_report_add_pi(&r, f.pi_rep, err), err);
     REQUIRE_OK(ar_report_finish(&r, err), err);
-    /* the baseline came from the metadata; base.pi.json was found beside it */
-    REQUIRE(r.n_run == 3 && r.base == 2);
-    CHECK(!strcmp(r.run[2].label, "base"));
-    CHECK(r.n_pi == 2 && r.pi_run[0] == 2 && r.pi_run[1] == 0); /* baseline first */
+    /* the baseline came from the metadata; base.pi.json was found beside it. Display order:
+       the baseline, then by method (autorep, snl) */
+    REQUIRE(r.n_run == 3 && r.base == 0);
+    CHECK(!strcmp(r.run[0].label, "base") && !strcmp(r.run[1].label, "ar<5>") && !strcmp(r.run[2].label, "snl&5"));
+    CHECK(r.n_pi == 2 && r.pi_run[0] == 0 && r.pi_run[1] == 1); /* baseline first */
     /* accuracies: AutoReP from the log (epoch 3: epoch 2 exceeds the budget), SNL from its eval JSON,
        the baseline from its last epoch */
-    CHECK_EQ_INT(r.run[0].sel, 2);
-    CHECK(r.run[0].top1 == 0.8123);
-    CHECK(r.run[1].top1 == 0.7777 && r.run[1].has_eval);
-    CHECK_EQ_INT(r.run[1].sel, 3); /* SNL: among its fine-tuning epochs */
-    CHECK(r.run[2].top1 == 0.8692);
+    CHECK_EQ_INT(r.run[1].sel, 2);
+    CHECK(r.run[1].top1 == 0.8123);
+    CHECK(r.run[2].top1 == 0.7777 && r.run[2].has_eval);
+    CHECK_EQ_INT(r.run[2].sel, 3); /* SNL: among its fine-tuning epochs */
+    CHECK(r.run[0].top1 == 0.8692);
     CHECK_EQ_INT(ar_report_find_site(&r, "r2"), 1);
     CHECK(ar_report_default_site(&r) == 0 || ar_report_default_site(&r) == 1);
 

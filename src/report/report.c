@@ -180,6 +180,13 @@ static void derive(struct ar_run *u) {
     }
 }
 
+static int run_cmp(const struct ar_run *a, const struct ar_run *b) {
+    if (a->is_base != b->is_base) return a->is_base ? -1 : 1;
+    int m = strcmp(a->ck.method, b->ck.method);
+    if (m) return m;
+    return (a->ck.relu_kept > b->ck.relu_kept) - (a->ck.relu_kept < b->ck.relu_kept);
+}
+
 static int pi_key(const struct ar_report *r, int k) {
     int u = r->pi_run[k];
     if (u < 0) return 1 << 20;
@@ -204,6 +211,15 @@ int ar_report_finish(struct ar_report *r, char *err) {
                 break;
             }
     if (r->base >= 0) r->run[r->base].is_base = 1;
+    /* display order: the baseline, then by method and kept ReLUs */
+    for (int q = 1; q < r->n_run; q++)
+        for (int k = q; k > 0 && run_cmp(&r->run[k], &r->run[k - 1]) < 0; k--) {
+            struct ar_run t = r->run[k];
+            r->run[k] = r->run[k - 1];
+            r->run[k - 1] = t;
+        }
+    for (int i = 0; i < r->n_run; i++)
+        if (r->run[i].is_base) r->base = i;
 
     /* one architecture */
     const struct ar_ckpt_sum *a = &r->run[0].ck;
@@ -356,7 +372,10 @@ static void td_text(struct ar_buf *b, const char *cls, const char *s) {
 }
 
 static void fig_open(struct ctx *c, const char *cls) {
-    ar_buf_printf(c->b, "<figure class=\"%s\">\n", cls ? cls : "");
+    if (cls)
+        ar_buf_printf(c->b, "<figure class=\"%s\">\n", cls);
+    else
+        ar_buf_puts(c->b, "<figure>\n");
 }
 
 static void fig_close(struct ctx *c, const char *caption) {
@@ -428,9 +447,13 @@ static const char *const css =
     "details[open]>summary{margin-bottom:6px}\n"
     "code,pre{font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,'Liberation Mono',monospace}\n"
     "pre{background:#f7f8fa;border:1px solid #eceff2;border-radius:6px;padding:8px 10px;margin:4px 0 10px;"
-    "white-space:pre-wrap;word-break:break-all}\n"
+    "white-space:pre-wrap;overflow-wrap:anywhere}\n"
+    ".tables{display:flex;flex-wrap:wrap;gap:10px 32px;align-items:flex-start}\n"
+    ".tb{max-width:100%}\n"
+    ".tcap{font-size:12px;color:var(--muted);font-style:italic;margin:6px 0 3px;max-width:70ch;overflow-wrap:anywhere}\n"
     ".sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:7px;vertical-align:-1px}\n"
     ".note{color:var(--muted);font-style:italic}\n"
+    ".cap{font-size:12.5px;color:var(--muted);margin:8px 2px 0;max-width:100ch}\n"
     "dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:4px 0 10px;font-size:12.5px}\n"
     "dl.kv dt{color:var(--muted)}\n"
     "dl.kv dd{margin:0;overflow-wrap:anywhere}\n"
@@ -564,7 +587,7 @@ static void section_tradeoff(struct ctx *c) {
     for (int k = 0; k < nm; k++)
         ar_plot_legend(&p, method_name(meth[k]), method_color(meth[k]), AR_LEG_LINE, method_marker(meth[k]), 0);
     if (!isnan(btop)) ar_plot_legend(&p, "baseline", AR_C_BLACK, AR_LEG_LINE, AR_MK_DIAMOND, 1);
-    fig_open(c, "wide");
+    fig_open(c, NULL);
     ar_plot_begin(&p, b);
     if (!isnan(btop)) {
         char lab[96], t1[16], t2[16];
@@ -603,11 +626,20 @@ static void section_tradeoff(struct ctx *c) {
     ar_plot_end(&p);
     free(xs);
     free(ys);
-    char cap[512];
-    snprintf(cap, sizeof cap,
-             "Figure %d. Each marker is one replaced checkpoint: kept ReLUs counted from its masks, top-1 from its "
-             "eval JSON or log (table above). Lines join runs of one method in order of ReLU count%s.",
-             ++c->fig, !isnan(btop) ? "; the dashed line is the baseline's top-1 with all ReLUs" : "");
+    char cap[1024];
+    int cl = snprintf(cap, sizeof cap,
+                      "Figure %d. Each marker is one replaced checkpoint: kept ReLUs counted from its masks, top-1 "
+                      "from its eval JSON or log (table above). Lines join runs of one method in order of ReLU "
+                      "count%s.",
+                      ++c->fig, !isnan(btop) ? "; the dashed line is the baseline's top-1 with all ReLUs" : "");
+    int zero = 0;
+    for (int i = 0; i < r->n_run && cl > 0 && (size_t)cl < sizeof cap - 120; i++) {
+        const struct ar_run *u = &r->run[i];
+        if (u->is_base || !is_replaced(u) || u->ck.relu_kept != 0) continue;
+        cl += snprintf(cap + cl, sizeof cap - (size_t)cl, "%s%.60s", zero++ ? ", " : " Not on the log axis (no ReLU kept): ",
+                       u->label);
+    }
+    if (zero && (size_t)cl < sizeof cap - 2) snprintf(cap + cl, sizeof cap - (size_t)cl, ".");
     fig_close(c, cap);
     ar_buf_puts(b, "</section>\n");
     free(pts);
@@ -640,7 +672,7 @@ static void section_sites(struct ctx *c) {
             if (u->ck.site[s].kept > 0) mn = fmin(mn, (double)u->ck.site[s].kept);
     }
     int logy = shown && isfinite(mn) && mx / mn > 50;
-    ar_buf_puts(b, "<div class=\"grid g3\">\n");
+    ar_buf_printf(b, "<div class=\"grid %s\">\n", a->n_site > 12 ? "g2" : "g3");
     for (int i = 0; i < r->n_run; i++) {
         const struct ar_run *u = &r->run[i];
         if (shown ? !u->ck.masked : !u->is_base) continue;
@@ -650,7 +682,7 @@ static void section_sites(struct ctx *c) {
         snprintf(title, sizeof title, "%s · %s: %s of %s kept", u->label, method_name(u->ck.method), t1, t2);
         double W = a->n_site > 12 ? 620 : 420;
         struct ar_plot p;
-        ar_plot_init(&p, W, 300, title);
+        ar_plot_init(&p, W, a->n_site > 12 ? 330 : 300, title);
         snprintf(p.desc, sizeof p.desc, "Bar chart of kept ReLUs per site of %s", u->label);
         ar_plot_categories(&p, a->n_site, lab, NULL);
         if (logy)
@@ -690,7 +722,7 @@ static void section_sites(struct ctx *c) {
     char cap[256];
     snprintf(cap, sizeof cap, "Figure %d. Kept ReLUs per site, from the masks in each checkpoint%s.", ++c->fig,
              logy ? "; log scale" : "");
-    ar_buf_puts(b, "<p class=\"note\" style=\"font-style:normal;font-size:12.5px\">");
+    ar_buf_puts(b, "<p class=\"cap\">");
     ar_buf_esc(b, cap);
     ar_buf_puts(b, "</p>\n</section>\n");
     free(lab);
@@ -775,9 +807,9 @@ static void section_density(struct ctx *c) {
     const int rows = (C + cols - 1) / cols;
     const double cell = fmin(22, 320.0 / cols);
     const double pc = fmin(24, 200.0 / (H > Wd ? H : Wd));
-    const double gx = 34, gy = 30, mapx = gx + cols * cell + 30;
+    const double gx = 34, gy = 44, mapx = gx + cols * cell + 30;
     const double Wsvg = mapx + Wd * pc + 12;
-    const double Hsvg = gy + fmax(rows * cell, H * pc) + 26;
+    const double Hsvg = gy + fmax(rows * cell, H * pc) + 8;
     for (int i = 0; i < r->n_run; i++) {
         const struct ar_run *u = &r->run[i];
         const struct ar_site_sum *ss = &u->ck.site[s];
@@ -791,7 +823,7 @@ static void section_density(struct ctx *c) {
         ar_buf_escf(b, "%s: kept ReLUs per channel and position of %s", u->label, ss->name);
         ar_buf_puts(b, "</title>\n");
         ar_buf_printf(b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", Wsvg, Hsvg);
-        ar_buf_puts(b, "<text x=\"4\" y=\"15\" font-size=\"13\" font-weight=\"600\" fill=\"#1d232a\">");
+        ar_buf_puts(b, "<text x=\"4\" y=\"17\" font-size=\"13.5\" font-weight=\"600\" fill=\"#1d232a\">");
         ar_buf_escf(b, "%s · %s: %zu of %zu kept", u->label, method_name(u->ck.method), ss->kept, ss->numel);
         ar_buf_puts(b, "</text>\n");
         ar_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#5b6670\">channels</text>\n", gx, gy - 5);
@@ -829,7 +861,7 @@ static void section_density(struct ctx *c) {
         fig_close(c, NULL);
     }
     ar_buf_puts(b, "</div>\n");
-    ar_buf_printf(b, "<p class=\"note\" style=\"font-style:normal;font-size:12.5px\">Figure %d. Kept-ReLU density in "
+    ar_buf_printf(b, "<p class=\"cap\">Figure %d. Kept-ReLU density in "
                      "site ",
                   ++c->fig);
     ar_buf_esc(b, a->name);
@@ -865,6 +897,7 @@ static void curves_for(struct ctx *c, const struct ar_run *u) {
     else
         snprintf(xl, sizeof xl, "%s epoch", stage_name(lg->rec[0].stage));
     const double xlo = 0.5, xhi = n + 0.5;
+    const enum ar_marker mk = n <= 30 ? AR_MK_CIRCLE : AR_MK_NONE;
     const double W = 420, H = 270;
 
     ar_buf_puts(b, "<h3><span class=\"sw\" style=\"background:");
@@ -904,14 +937,14 @@ static void curves_for(struct ctx *c, const struct ar_run *u) {
         else
             ar_axis_linear(&p.y, 0, hi, 5, AR_FMT_NUM, "loss");
         for (size_t k = 0; k < sizeof lp / sizeof lp[0]; k++)
-            if (ar_log_has(lg, lp[k].f)) ar_plot_legend(&p, lp[k].name, lp[k].col, AR_LEG_LINE, AR_MK_CIRCLE, lp[k].dash);
+            if (ar_log_has(lg, lp[k].f)) ar_plot_legend(&p, lp[k].name, lp[k].col, AR_LEG_LINE, mk, lp[k].dash);
         fig_open(c, NULL);
         ar_plot_begin(&p, b);
         if (ft_from > 0) stage_bands(&p, lg, ft_from, xlo, xhi);
         for (size_t k = 0; k < sizeof lp / sizeof lp[0]; k++) {
             if (!ar_log_has(lg, lp[k].f)) continue;
             for (int i = 0; i < n; i++) y[i] = lg->rec[i].v[lp[k].f];
-            ar_plot_series(&p, x, y, n, lp[k].col, lp[k].dash, AR_MK_CIRCLE, 1.8, lp[k].name);
+            ar_plot_series(&p, x, y, n, lp[k].col, lp[k].dash, mk, 1.8, lp[k].name);
         }
         ar_plot_end(&p);
         fig_close(c, NULL);
@@ -934,17 +967,17 @@ static void curves_for(struct ctx *c, const struct ar_run *u) {
         ar_axis_clip(&p.x, xlo, xhi);
         double pad = fmax(0.005, 0.05 * (hi - lo));
         ar_axis_linear(&p.y, fmax(0, lo - pad), fmin(1, hi + pad), 5, AR_FMT_PCT, "top-1");
-        ar_plot_legend(&p, "train", AR_C_BLUE, AR_LEG_LINE, AR_MK_CIRCLE, 0);
-        ar_plot_legend(&p, "validation", AR_C_ORANGE, AR_LEG_LINE, AR_MK_CIRCLE, 0);
+        ar_plot_legend(&p, "train", AR_C_BLUE, AR_LEG_LINE, mk, 0);
+        ar_plot_legend(&p, "validation", AR_C_ORANGE, AR_LEG_LINE, mk, 0);
         if (u->sel >= 0) ar_plot_legend(&p, "kept epoch", AR_C_BLACK, AR_LEG_LINE, AR_MK_NONE, 2);
         fig_open(c, NULL);
         ar_plot_begin(&p, b);
         if (ft_from > 0) stage_bands(&p, lg, ft_from, xlo, xhi);
         if (u->sel >= 0) ar_plot_vline(&p, u->sel + 1, "#444", 2, NULL);
         for (int i = 0; i < n; i++) y[i] = lg->rec[i].v[AR_LF_TRAIN_TOP1];
-        ar_plot_series(&p, x, y, n, AR_C_BLUE, 0, AR_MK_CIRCLE, 1.8, "train top-1");
+        ar_plot_series(&p, x, y, n, AR_C_BLUE, 0, mk, 1.8, "train top-1");
         for (int i = 0; i < n; i++) y[i] = lg->rec[i].v[AR_LF_VAL_TOP1];
-        ar_plot_series(&p, x, y, n, AR_C_ORANGE, 0, AR_MK_CIRCLE, 1.8, "validation top-1");
+        ar_plot_series(&p, x, y, n, AR_C_ORANGE, 0, mk, 1.8, "validation top-1");
         ar_plot_end(&p);
         fig_close(c, NULL);
     }
@@ -966,7 +999,7 @@ static void curves_for(struct ctx *c, const struct ar_run *u) {
         ar_axis_linear(&p.x, xlo, xhi, n < 8 ? n : 6, AR_FMT_NUM, xl);
         ar_axis_clip(&p.x, xlo, xhi);
         ar_axis_log(&p.y, lo / 1.3, hi * 1.3, AR_FMT_COUNT, "kept ReLUs (log scale)");
-        ar_plot_legend(&p, "end of epoch", AR_C_BLUE, AR_LEG_LINE, AR_MK_CIRCLE, 0);
+        ar_plot_legend(&p, "end of epoch", AR_C_BLUE, AR_LEG_LINE, mk, 0);
         if (ar_log_has(lg, AR_LF_RELU_COUNT_MEAN))
             ar_plot_legend(&p, "mean over steps", AR_C_SKY, AR_LEG_LINE, AR_MK_NONE, 1);
         ar_plot_legend(&p, "budget", AR_C_VERMILLION, AR_LEG_LINE, AR_MK_NONE, 1);
@@ -989,7 +1022,7 @@ static void curves_for(struct ctx *c, const struct ar_run *u) {
             ar_plot_series(&p, x, y, n, AR_C_SKY, 1, AR_MK_NONE, 1.8, NULL);
         }
         for (int i = 0; i < n; i++) y[i] = lg->rec[i].v[AR_LF_RELU_COUNT];
-        ar_plot_series(&p, x, y, n, AR_C_BLUE, 0, AR_MK_CIRCLE, 1.8, "ReLUs at end of epoch");
+        ar_plot_series(&p, x, y, n, AR_C_BLUE, 0, mk, 1.8, "ReLUs at end of epoch");
         ar_plot_end(&p);
         fig_close(c, NULL);
     }
@@ -1015,7 +1048,7 @@ static void section_curves(struct ctx *c) {
             if (!u->has_log || (pass == 0) == (u->is_base != 0)) continue;
             curves_for(c, u);
         }
-    ar_buf_printf(b, "<p class=\"note\" style=\"font-style:normal;font-size:12.5px\">Figure %d. Loss parts, accuracy "
+    ar_buf_printf(b, "<p class=\"cap\">Figure %d. Loss parts, accuracy "
                      "and ReLU count per epoch.</p>\n</section>\n",
                   ++c->fig);
 }
@@ -1261,7 +1294,7 @@ static void section_pi(struct ctx *c) {
         free(store);
     }
     ar_buf_puts(b, "</div>\n");
-    ar_buf_printf(b, "<p class=\"note\" style=\"font-style:normal;font-size:12.5px\">Figure %d. Online traffic (both "
+    ar_buf_printf(b, "<p class=\"cap\">Figure %d. Online traffic (both "
                      "directions, payload bytes) and rounds per private inference, from the private-inference JSON "
                      "files listed in the data section.</p>\n",
                   ++c->fig);
@@ -1360,9 +1393,9 @@ static void data_run(struct ctx *c, const struct ar_run *u) {
         put_command(b, "train", pre, 2, k->train_json, k->path);
     }
     /* per site */
-    ar_buf_puts(b, "<div class=\"scroll\"><table>\n<caption class=\"note\" style=\"text-align:left\">");
+    ar_buf_puts(b, "<div class=\"tables\">\n<div class=\"tb\"><div class=\"tcap\">");
     ar_buf_escf(b, "ReLUs per site, from the masks in %s", k->path);
-    ar_buf_puts(b, "</caption>\n<thead><tr><th class=\"l\">site</th><th>C</th><th>H</th><th>W</th><th>all ReLUs</th>"
+    ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">site</th><th>C</th><th>H</th><th>W</th><th>all ReLUs</th>"
                    "<th>kept</th></tr></thead>\n<tbody>\n");
     for (int s = 0; s < k->n_site; s++) {
         const struct ar_site_sum *ss = &k->site[s];
@@ -1379,15 +1412,16 @@ static void data_run(struct ctx *c, const struct ar_run *u) {
     ar_buf_puts(b, "<tr><th class=\"l\">total</th><td></td><td></td><td></td>");
     td_num(b, (double)k->relu_total);
     td_num(b, (double)k->relu_kept);
-    ar_buf_puts(b, "</tr>\n</tbody></table></div>\n");
+    ar_buf_puts(b, "</tr>\n</tbody></table></div></div>\n");
     /* per epoch */
     if (u->has_log) {
         const struct ar_log *lg = &u->log;
         int has[AR_LF_COUNT];
         for (int f = 0; f < AR_LF_COUNT; f++) has[f] = ar_log_has(lg, f);
-        ar_buf_puts(b, "<div class=\"scroll\"><table>\n<caption class=\"note\" style=\"text-align:left\">");
-        ar_buf_escf(b, "Per epoch, from %s (one row per line)", lg->path);
-        ar_buf_puts(b, "</caption>\n<thead><tr><th>line</th><th class=\"l\">stage</th><th>epoch</th>");
+        ar_buf_puts(b, "<div class=\"tb\"><div class=\"tcap\">");
+        ar_buf_escf(b, "Per epoch, from %s (one row per line%s)", lg->path,
+                    u->sel >= 0 ? "; highlighted: the epoch whose model was kept" : "");
+        ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr><th>line</th><th class=\"l\">stage</th><th>epoch</th>");
         for (int f = 0; f < AR_LF_COUNT; f++)
             if (has[f]) {
                 ar_buf_puts(b, "<th>");
@@ -1404,29 +1438,28 @@ static void data_run(struct ctx *c, const struct ar_run *u) {
                 if (has[f]) td_num(b, q->v[f]);
             ar_buf_puts(b, "</tr>\n");
         }
-        ar_buf_puts(b, "</tbody></table></div>\n");
-        if (u->sel >= 0) ar_buf_puts(b, "<div class=\"note\" style=\"font-size:12px\">Highlighted: the kept epoch.</div>\n");
+        ar_buf_puts(b, "</tbody></table></div></div>\n");
     }
     if (u->has_eval) {
-        ar_buf_puts(b, "<div class=\"scroll\"><table>\n<caption class=\"note\" style=\"text-align:left\">");
+        ar_buf_puts(b, "<div class=\"tb\"><div class=\"tcap\">");
         ar_buf_escf(b, "From %s", u->ev.path);
-        ar_buf_puts(b, "</caption>\n<thead><tr><th>top1</th><th>loss</th><th>n</th><th>relu_total</th>"
+        ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr><th>top1</th><th>loss</th><th>n</th><th>relu_total</th>"
                        "<th>relu_total_baseline</th></tr></thead>\n<tbody><tr>");
         td_num(b, u->ev.top1);
         td_num(b, u->ev.loss);
         td_num(b, u->ev.n);
         td_num(b, u->ev.relu_total);
         td_num(b, u->ev.relu_total_baseline);
-        ar_buf_puts(b, "</tr></tbody></table></div>\n");
+        ar_buf_puts(b, "</tr></tbody></table></div></div>\n");
     }
     /* density site */
     if (c->site >= 0 && k->site[c->site].chan) {
         const struct ar_site_sum *ss = &k->site[c->site];
         const int per = 16;
-        ar_buf_puts(b, "<div class=\"scroll\"><table>\n<caption class=\"note\" style=\"text-align:left\">");
+        ar_buf_puts(b, "<div class=\"tb\"><div class=\"tcap\">");
         ar_buf_escf(b, "Kept ReLUs per channel of %s (of %d×%d each), from the mask in %s", ss->name, ss->h, ss->w,
                     k->path);
-        ar_buf_puts(b, "</caption>\n<thead><tr><th>channels</th>");
+        ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr><th>channels</th>");
         for (int j = 0; j < per; j++) ar_buf_printf(b, "<th>+%d</th>", j);
         ar_buf_puts(b, "</tr></thead>\n<tbody>\n");
         for (int c0 = 0; c0 < ss->c; c0 += per) {
@@ -1439,10 +1472,10 @@ static void data_run(struct ctx *c, const struct ar_run *u) {
             }
             ar_buf_puts(b, "</tr>\n");
         }
-        ar_buf_puts(b, "</tbody></table></div>\n");
-        ar_buf_puts(b, "<div class=\"scroll\"><table>\n<caption class=\"note\" style=\"text-align:left\">");
+        ar_buf_puts(b, "</tbody></table></div></div>\n");
+        ar_buf_puts(b, "<div class=\"tb\"><div class=\"tcap\">");
         ar_buf_escf(b, "Kept ReLUs per position (row y, column x) of %s, over its %d channels", ss->name, ss->c);
-        ar_buf_puts(b, "</caption>\n<thead><tr><th>y \\ x</th>");
+        ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr><th>y \\ x</th>");
         for (int x = 0; x < ss->w; x++) ar_buf_printf(b, "<th>%d</th>", x);
         ar_buf_puts(b, "</tr></thead>\n<tbody>\n");
         for (int y = 0; y < ss->h; y++) {
@@ -1450,9 +1483,9 @@ static void data_run(struct ctx *c, const struct ar_run *u) {
             for (int x = 0; x < ss->w; x++) td_num(b, ss->pix[y * ss->w + x]);
             ar_buf_puts(b, "</tr>\n");
         }
-        ar_buf_puts(b, "</tbody></table></div>\n");
+        ar_buf_puts(b, "</tbody></table></div></div>\n");
     }
-    ar_buf_puts(b, "</details>\n");
+    ar_buf_puts(b, "</div>\n</details>\n");
 }
 
 static void data_pi(struct ctx *c, int k) {
@@ -1464,10 +1497,9 @@ static void data_pi(struct ctx *c, int k) {
     ar_buf_esc(b, lab);
     ar_buf_puts(b, " <span class=\"note\" style=\"font-weight:400\">");
     ar_buf_esc(b, pi->path);
-    ar_buf_puts(b, "</span></summary>\n<div class=\"scroll\"><table>\n<caption class=\"note\" "
-                   "style=\"text-align:left\">");
+    ar_buf_puts(b, "</span></summary>\n<div class=\"tb\"><div class=\"tcap\">");
     ar_buf_escf(b, "Totals, from %s", pi->path);
-    ar_buf_puts(b, "</caption>\n<thead><tr>");
+    ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr>");
     for (int f = 0; f < AR_PI_COUNT; f++)
         if (!isnan(pi->v[f])) {
             ar_buf_puts(b, "<th>");
@@ -1477,11 +1509,11 @@ static void data_pi(struct ctx *c, int k) {
     ar_buf_puts(b, "</tr></thead>\n<tbody><tr>");
     for (int f = 0; f < AR_PI_COUNT; f++)
         if (!isnan(pi->v[f])) td_num(b, pi->v[f]);
-    ar_buf_puts(b, "</tr></tbody></table></div>\n");
+    ar_buf_puts(b, "</tr></tbody></table></div></div>\n");
     if (pi->n_layer) {
-        ar_buf_puts(b, "<div class=\"scroll\"><table>\n<caption class=\"note\" style=\"text-align:left\">");
+        ar_buf_puts(b, "<div class=\"tb\"><div class=\"tcap\">");
         ar_buf_escf(b, "Per layer, from %s (missing fields are empty)", pi->path);
-        ar_buf_puts(b, "</caption>\n<thead><tr><th class=\"l\">layer</th>");
+        ar_buf_puts(b, "</div>\n<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">layer</th>");
         for (int f = 0; f < AR_PIL_COUNT; f++) {
             ar_buf_puts(b, "<th>");
             ar_buf_esc(b, ar_pil_field_name(f));
@@ -1501,7 +1533,7 @@ static void data_pi(struct ctx *c, int k) {
             }
             ar_buf_puts(b, "</tr>\n");
         }
-        ar_buf_puts(b, "</tbody></table></div>\n");
+        ar_buf_puts(b, "</tbody></table></div></div>\n");
     }
     ar_buf_puts(b, "</details>\n");
 }

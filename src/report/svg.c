@@ -753,8 +753,9 @@ static void marker_tip(struct ar_buf *b, enum ar_marker mk, double cx, double cy
 void ar_plot_series(struct ar_plot *p, const double *x, const double *y, int n, const char *color, int dash,
                     enum ar_marker mk, double width, const char *tip) {
     struct ar_buf *b = p->b;
-    int pen = 0, any = 0;
-    for (int i = 0; i < n; i++) {
+    int pen = 0, any = 0, pts = 0;
+    for (int i = 0; i < n; i++) pts += plottable(&p->x, x[i]) && plottable(&p->y, y[i]);
+    for (int i = 0; i < n && pts > 1; i++) {
         if (!plottable(&p->x, x[i]) || !plottable(&p->y, y[i])) {
             pen = 0;
             continue;
