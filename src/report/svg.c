@@ -733,6 +733,21 @@ void ar_svg_marker(struct ar_buf *b, enum ar_marker mk, double cx, double cy, do
     }
 }
 
+/* A value for a tooltip, in the axis' unit but more precise than its ticks. */
+static void tip_value(const struct ar_axis *a, double v, char *buf, size_t n) {
+    switch (a->fmt) {
+    case AR_FMT_PCT: snprintf(buf, n, "%.2f%%", 100 * v); return;
+    case AR_FMT_BYTES: ar_fmt_bytes(v, buf, n); return;
+    case AR_FMT_COUNT:
+    case AR_FMT_NUM:
+        if (v == floor(v) && fabs(v) < 1e15)
+            snprintf(buf, n, "%.0f", v);
+        else
+            snprintf(buf, n, "%.4g", v);
+        return;
+    }
+}
+
 static int plottable(const struct ar_axis *a, double v) { return isfinite(v) && (!a->log || v > 0); }
 
 /* marker with a tooltip: the marker element gets a <title> child */
@@ -772,8 +787,10 @@ void ar_plot_series(struct ar_plot *p, const double *x, const double *y, int n, 
     if (mk == AR_MK_NONE) return;
     for (int i = 0; i < n; i++) {
         if (!plottable(&p->x, x[i]) || !plottable(&p->y, y[i])) continue;
-        char t[256];
-        snprintf(t, sizeof t, "%s: %.6g at %.6g", tip ? tip : "", y[i], x[i]);
+        char t[256], vx[40], vy[40];
+        tip_value(&p->x, x[i], vx, sizeof vx);
+        tip_value(&p->y, y[i], vy, sizeof vy);
+        snprintf(t, sizeof t, "%s%s%s at %s", tip ? tip : "", tip ? ": " : "", vy, vx);
         marker_tip(b, mk, ar_plot_px(p, x[i]), ar_plot_py(p, y[i]), 3.2, color, t);
     }
     ar_buf_puts(b, "\n");
