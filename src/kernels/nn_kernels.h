@@ -13,17 +13,21 @@
 #include <stdint.h>
 
 /* ---- batch norm (per channel over n*hw) ---- */
-/* Training: batch statistics. y,x: (n,c,hw)  gamma,beta: (c)
+/* relu != 0 / relu_y != NULL: the batch norm is fused with a following ReLU: the
+ * forward writes max(bn(x), 0), the backward takes the ReLU's output gradient and
+ * output (as the mask) and gives the gradient w.r.t. the batch norm's input.
+ * Training: batch statistics. y,x: (n,c,hw)  gamma,beta: (c)
  * mean, rstd: (c) outputs kept for backward. run_mean, run_var: (c) updated in place
  * with momentum (PyTorch convention: run = (1-m)*run + m*batch, unbiased variance). */
 void ar_bn_forward_train(float *y, float *mean, float *rstd, float *run_mean, float *run_var, const float *x,
-                         const float *gamma, const float *beta, int n, int c, int hw, float momentum, float eps);
+                         const float *gamma, const float *beta, int n, int c, int hw, float momentum, float eps, int relu);
 /* Evaluation: running statistics. */
 void ar_bn_forward_eval(float *y, const float *x, const float *gamma, const float *beta, const float *run_mean,
-                        const float *run_var, int n, int c, int hw, float eps);
+                        const float *run_var, int n, int c, int hw, float eps, int relu);
 /* dx: (n,c,hw) or NULL  dgamma, dbeta: (c)  dy, x: (n,c,hw)  mean, rstd: (c) from forward. */
 void ar_bn_backward(float *dx, int acc, float *dgamma, float *dbeta, const float *dy, const float *x,
-                    const float *mean, const float *rstd, const float *gamma, int n, int c, int hw);
+                    const float *mean, const float *rstd, const float *gamma, int n, int c, int hw,
+                    const float *relu_y);
 
 /* ---- ReLU ---- */
 void ar_relu_forward(float *y, const float *x, size_t len);
@@ -62,11 +66,11 @@ double ar_kd_loss(float *ds, int acc, float scale, const float *s, const float *
 
 /* The same kernels in double precision (finite-difference gradient tests). */
 void ar_bn_forward_train_f64(double *y, double *mean, double *rstd, double *run_mean, double *run_var, const double *x,
-                         const double *gamma, const double *beta, int n, int c, int hw, double momentum, double eps);
+                         const double *gamma, const double *beta, int n, int c, int hw, double momentum, double eps, int relu);
 void ar_bn_forward_eval_f64(double *y, const double *x, const double *gamma, const double *beta, const double *run_mean,
-                        const double *run_var, int n, int c, int hw, double eps);
+                        const double *run_var, int n, int c, int hw, double eps, int relu);
 void ar_bn_backward_f64(double *dx, int acc, double *dgamma, double *dbeta, const double *dy, const double *x,
-                    const double *mean, const double *rstd, const double *gamma, int n, int c, int hw);
+                    const double *mean, const double *rstd, const double *gamma, int n, int c, int hw, const double *relu_y);
 void ar_relu_forward_f64(double *y, const double *x, size_t len);
 void ar_relu_backward_f64(double *dx, int acc, const double *dy, const double *y, size_t len);
 void ar_add_forward_f64(double *y, const double *a, const double *b, size_t len);

@@ -52,22 +52,26 @@ static int64_t *bn_counter(const struct ar_net *net, const struct ar_layer *l) {
     return NULL;
 }
 
+/* A batch norm fused with the following ReLU (l->fused == 1, planned by the net)
+ * writes max(bn(x), 0) straight into the ReLU's output and computes its backward
+ * from the ReLU's output gradient; the ReLU layer then does nothing. */
 static void bn_forward(struct ar_net *net, struct ar_layer *l, int n) {
     struct bn_priv *p = l->priv;
     const struct ar_shape s = l->ishape;
     const float *x = ar_net_layer_input(net, l, 0);
-    float *y = ar_net_out(net, l);
+    const int fused = l->fused == 1;
+    float *y = fused ? ar_net_out(net, l + 1) : ar_net_out(net, l);
     if (net->train_mode) {
         AR_ASSERT(net->training && n == net->batch);
         float *saved = ar_net_saved(net, l);
         ar_bn_forward_train(y, saved, saved + s.c, ar_net_statef(net, l, "running_mean"),
                             ar_net_statef(net, l, "running_var"), x, ar_net_param(net, l, "weight"),
-                            ar_net_param(net, l, "bias"), n, s.c, s.h * s.w, p->momentum, p->eps);
+                            ar_net_param(net, l, "bias"), n, s.c, s.h * s.w, p->momentum, p->eps, fused);
         (*bn_counter(net, l))++;
     } else {
         ar_bn_forward_eval(y, x, ar_net_param(net, l, "weight"), ar_net_param(net, l, "bias"),
                            ar_net_statef(net, l, "running_mean"), ar_net_statef(net, l, "running_var"), n, s.c,
-                           s.h * s.w, p->eps);
+                           s.h * s.w, p->eps, fused);
     }
 }
 
@@ -77,9 +81,10 @@ static void bn_backward(struct ar_net *net, struct ar_layer *l, int n) {
     const float *saved = ar_net_saved(net, l);
     int acc;
     float *dx = ar_net_layer_dinput(net, l, 0, &acc);
-    ar_bn_backward(dx, acc, ar_net_grad(net, l, "weight"), ar_net_grad(net, l, "bias"), ar_net_dout(net, l),
-                   ar_net_layer_input(net, l, 0), saved, saved + s.c, ar_net_param(net, l, "weight"), n, s.c,
-                   s.h * s.w);
+    const int fused = l->fused == 1;
+    ar_bn_backward(dx, acc, ar_net_grad(net, l, "weight"), ar_net_grad(net, l, "bias"),
+                   fused ? ar_net_dout(net, l + 1) : ar_net_dout(net, l), ar_net_layer_input(net, l, 0), saved,
+                   saved + s.c, ar_net_param(net, l, "weight"), n, s.c, s.h * s.w, fused ? ar_net_out(net, l + 1) : NULL);
 }
 
 static void bn_free(struct ar_layer *l) {

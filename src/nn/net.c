@@ -420,6 +420,14 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
         }
     }
     const int L = net->n_layers;
+    /* fuse a batch norm into the plain ReLU that is its only consumer */
+    for (int t = 0; t < L; t++) net->layers[t].fused = 0;
+    for (int t = 0; t + 1 < L; t++) {
+        struct ar_layer *b = &net->layers[t], *r = &net->layers[t + 1];
+        if (b->type == AR_LAYER_BATCHNORM && b->n_consumers == 1 && r->type == AR_LAYER_RELU && r->in[0] == t &&
+            !net->site_forward && !net->plan_no_fuse)
+            b->fused = 1, r->fused = 2;
+    }
     struct interval *iv = calloc((size_t)2 * L, sizeof *iv);
     if (!iv) return ar_errf(err, AR_ERR_NOMEM, "out of memory");
     int n = 0;
@@ -440,13 +448,23 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
         layer_needs(net, l, &nin, &nout);
         if (training && nout && 2 * L - t > end) end = 2 * L - t;
         if (t == L - 1 && end < L) end = L;
-        iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), t, end, &l->act_off};
+        if (l->fused == 1) { /* its output lives in the ReLU's buffer */
+            l->act_off = l->dact_off = 0;
+            continue;
+        }
+        int start = t, dend = 2 * L - t;
+        if (l->fused == 2) { /* written by the batch norm's forward, read by its backward */
+            start = t - 1;
+            if (training && end < 2 * L - (t - 1)) end = 2 * L - (t - 1);
+            dend = 2 * L - (t - 1);
+        }
+        iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), start, end, &l->act_off};
         if (training) {
             int first_writer = t == L - 1 ? L : 2 * L;
             for (int c = t + 1; c < L; c++)
                 for (int k = 0; k < net->layers[c].n_in; k++)
                     if (net->layers[c].in[k] == t && 2 * L - c < first_writer) first_writer = 2 * L - c;
-            iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), first_writer, 2 * L - t, &l->dact_off};
+            iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), first_writer, dend, &l->dact_off};
         }
     }
     for (int i = 0; i < n; i++) {

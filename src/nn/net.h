@@ -95,6 +95,7 @@ struct ar_layer {
     int n_consumers;
     int site;   /* activation-site index for AR_LAYER_RELU, else -1 */
     int t_first, t_count; /* this layer's entries in net->tensors */
+    int fused; /* planned fusion: 1 = batch norm computing the next ReLU too, 2 = that ReLU */
     void *priv; /* per-type description */
 };
 
@@ -151,6 +152,7 @@ struct ar_net {
     uint8_t *grad_ready;  /* per layer: output gradient written in this backward pass */
     float bn_momentum, bn_eps;
     int plan_no_reuse; /* debug/test: give every tensor its own memory */
+    int plan_no_fuse;  /* debug/test: do not fuse batch norm + ReLU */
     double *prof; /* when non-NULL: per layer, seconds in forward [2i] and backward [2i+1] */
 
     /* Activation sites: when set (by autorep/), ReLU layers call these instead of a
