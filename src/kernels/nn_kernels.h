@@ -29,6 +29,18 @@ void ar_bn_backward(float *dx, int acc, float *dgamma, float *dbeta, const float
                     const float *mean, const float *rstd, const float *gamma, int n, int c, int hw,
                     const float *relu_y);
 
+/* Batch norm in pieces, for statistics reduced across processes (sync BN):
+ * per-channel sums of x and of (x - mean)^2, the affine apply (with optional
+ * ReLU), and the two backward sums (with the optional fused-ReLU mask) and apply. */
+void ar_bn_sum(double *sum, const float *x, int n, int c, int hw);
+void ar_bn_sqdev(double *sq, const float *x, const float *mean /* NULL: sum of squares */, int n, int c, int hw);
+void ar_bn_apply(float *y, const float *x, const float *a, const float *b, int n, int c, int hw, int relu);
+void ar_bn_bwd_sums(double *sdy, double *sdyx, const float *dy, const float *x, const float *mean,
+                    const float *relu_y, int n, int c, int hw);
+/* dx (+)= ((g - gmean[c]) - (x - mean[c]) * proj[c]) * scale[c], g = dy masked by relu_y */
+void ar_bn_bwd_apply(float *dx, int acc, const float *dy, const float *x, const float *mean, const float *gmean,
+                     const float *proj, const float *scale, const float *relu_y, int n, int c, int hw);
+
 /* ---- ReLU ---- */
 void ar_relu_forward(float *y, const float *x, size_t len);
 /* Uses the forward output y: dx = dy * (y > 0). */

@@ -200,6 +200,7 @@ int ar_net_build(struct ar_net *net, const char *cfg_text, const char *label, co
     net->bn_momentum = 0.1f;
     net->bn_eps = 1e-5f;
     net->site_mode = opts ? opts->site_mode : AR_SITES_PLAIN;
+    net->grad_scale = 1.0f;
     snprintf(net->cfg_label, sizeof net->cfg_label, "%s", label ? label : "<cfg>");
     struct ar_cfg cfg;
     int rc = ar_cfg_parse(&cfg, cfg_text, net->cfg_label, err);

@@ -151,6 +151,8 @@ struct ar_net {
     int train_mode;       /* 1: batch statistics and running-stat updates */
     uint8_t *grad_ready;  /* per layer: output gradient written in this backward pass */
     float bn_momentum, bn_eps;
+    float grad_scale; /* multiplies loss gradients (1 / MPI ranks); 1 when alone */
+    int sync_bn;      /* batch statistics over all MPI ranks */
     int plan_no_reuse; /* debug/test: give every tensor its own memory */
     int plan_no_fuse;  /* debug/test: do not fuse batch norm + ReLU */
     double *prof; /* when non-NULL: per layer, seconds in forward [2i] and backward [2i+1] */
