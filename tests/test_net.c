@@ -345,3 +345,28 @@ AR_TEST(schedules) {
     CHECK(fabsf(ar_sched_lr(&w, 1.0f, 5, 0.1) - 1.0f) < 1e-6f);
     CHECK(ar_sched_parse("cosine") == AR_SCHED_COSINE && ar_sched_parse("bogus") == -1);
 }
+
+/* Inference convs cache their reordered weights; ar_net_params_changed drops the
+ * cache, so new parameter values are used. */
+AR_TEST(inference_weight_cache_follows_parameter_changes) {
+    char err[AR_ERR_LEN];
+    struct ar_net a, b;
+    REQUIRE_OK(build_arch(&a, "resnet20", (struct ar_shape){3, 8, 8}, 5, err), err);
+    REQUIRE_OK(build_arch(&b, "resnet20", (struct ar_shape){3, 8, 8}, 5, err), err);
+    REQUIRE_OK(ar_net_plan(&a, 2, 0, err), err);
+    REQUIRE_OK(ar_net_plan(&b, 2, 0, err), err);
+    ar_net_init_params(&a, 1);
+    ar_net_init_params(&b, 2);
+    for (int i = 0; i < 2 * 3 * 64; i++) a.input[i] = b.input[i] = (float)(i % 7) - 3.0f;
+    ar_net_forward(&a, 2);
+    ar_net_forward(&b, 2);
+    float lb[10];
+    memcpy(lb, ar_net_logits(&b), sizeof lb);
+    CHECK(memcmp(ar_net_logits(&a), lb, sizeof lb) != 0);
+    memcpy(a.params, b.params, sizeof(float) * a.n_params);
+    ar_net_params_changed(&a);
+    ar_net_forward(&a, 2);
+    CHECK(memcmp(ar_net_logits(&a), lb, sizeof lb) == 0);
+    ar_net_free(&a);
+    ar_net_free(&b);
+}

@@ -144,6 +144,11 @@ float *ar_net_dlogits(const struct ar_net *net) { return ar_net_dout(net, &net->
 
 size_t ar_net_param_count(const struct ar_net *net) { return net->n_params; }
 
+void ar_net_params_changed(struct ar_net *net) {
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].type == AR_LAYER_CONV) ar_layer_conv_weights_changed(&net->layers[i]);
+}
+
 /* ---------------- build ---------------- */
 
 static int parse_shape(const char *v, struct ar_shape *s) {

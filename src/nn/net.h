@@ -218,6 +218,10 @@ static inline float *ar_net_saved(const struct ar_net *net, const struct ar_laye
     return net->saved + l->saved_off;
 }
 
+/* Tell the executors that parameter values changed after a forward pass of an
+ * inference-planned net (caches of reordered weights are dropped). */
+void ar_net_params_changed(struct ar_net *net);
+
 /* Total parameter count (trainable floats). */
 size_t ar_net_param_count(const struct ar_net *net);
 
