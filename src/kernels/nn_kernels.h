@@ -48,6 +48,8 @@ void ar_relu_backward(float *dx, int acc, const float *dy, const float *y, size_
 
 /* ---- elementwise ---- */
 void ar_add_forward(float *y, const float *a, const float *b, size_t len);
+/* y = max(a + b, 0): a residual sum fused with the following ReLU */
+void ar_add_relu_forward(float *y, const float *a, const float *b, size_t len);
 /* dx (+)= dy */
 void ar_pass_grad(float *dx, int acc, const float *dy, size_t len);
 
@@ -86,6 +88,7 @@ void ar_bn_backward_f64(double *dx, int acc, double *dgamma, double *dbeta, cons
 void ar_relu_forward_f64(double *y, const double *x, size_t len);
 void ar_relu_backward_f64(double *dx, int acc, const double *dy, const double *y, size_t len);
 void ar_add_forward_f64(double *y, const double *a, const double *b, size_t len);
+void ar_add_relu_forward_f64(double *y, const double *a, const double *b, size_t len);
 void ar_pass_grad_f64(double *dx, int acc, const double *dy, size_t len);
 void ar_maxpool_forward_f64(double *y, const double *x, int n, int c, int h, int w, int k, int s, int p, int oh, int ow);
 void ar_maxpool_backward_f64(double *dx, int acc, const double *dy, const double *x, int n, int c, int h, int w, int k, int s,

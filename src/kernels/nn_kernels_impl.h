@@ -158,6 +158,14 @@ void FN(ar_add_forward)(REAL *y, const REAL *a, const REAL *b, size_t len) {
     for (size_t i = 0; i < len; i++) y[i] = a[i] + b[i];
 }
 
+void FN(ar_add_relu_forward)(REAL *y, const REAL *a, const REAL *b, size_t len) {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < len; i++) {
+        REAL z = a[i] + b[i];
+        y[i] = z > (REAL)0 ? z : (REAL)0;
+    }
+}
+
 void FN(ar_pass_grad)(REAL *dx, int acc, const REAL *dy, size_t len) {
     if (acc) {
 #pragma omp parallel for simd schedule(static)

@@ -426,12 +426,12 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
         }
     }
     const int L = net->n_layers;
-    /* fuse a batch norm into the plain ReLU that is its only consumer */
+    /* fuse a batch norm or a residual add with the plain ReLU that is its only consumer */
     for (int t = 0; t < L; t++) net->layers[t].fused = 0;
     for (int t = 0; t + 1 < L; t++) {
         struct ar_layer *b = &net->layers[t], *r = &net->layers[t + 1];
-        if (b->type == AR_LAYER_BATCHNORM && b->n_consumers == 1 && r->type == AR_LAYER_RELU && r->in[0] == t &&
-            !net->site_forward && !net->plan_no_fuse)
+        if ((b->type == AR_LAYER_BATCHNORM || b->type == AR_LAYER_ADD) && b->n_consumers == 1 &&
+            r->type == AR_LAYER_RELU && r->in[0] == t && !net->site_forward && !net->plan_no_fuse)
             b->fused = 1, r->fused = 2;
     }
     struct interval *iv = calloc((size_t)2 * L, sizeof *iv);

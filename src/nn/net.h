@@ -95,7 +95,7 @@ struct ar_layer {
     int n_consumers;
     int site;   /* activation-site index for AR_LAYER_RELU, else -1 */
     int t_first, t_count; /* this layer's entries in net->tensors */
-    int fused; /* planned fusion: 1 = batch norm computing the next ReLU too, 2 = that ReLU */
+    int fused; /* planned fusion: 1 = batch norm or add computing the next ReLU too, 2 = that ReLU */
     void *priv; /* per-type description */
 };
 
@@ -154,7 +154,7 @@ struct ar_net {
     float grad_scale; /* multiplies loss gradients (1 / MPI ranks); 1 when alone */
     int sync_bn;      /* batch statistics over all MPI ranks */
     int plan_no_reuse; /* debug/test: give every tensor its own memory */
-    int plan_no_fuse;  /* debug/test: do not fuse batch norm + ReLU */
+    int plan_no_fuse;  /* debug/test: do not fuse batch norm / add + ReLU */
     double *prof; /* when non-NULL: per layer, seconds in forward [2i] and backward [2i+1] */
 
     /* Activation sites: when set (by autorep/), ReLU layers call these instead of a
