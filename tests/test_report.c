@@ -187,6 +187,8 @@ AR_TEST(report_nice_ticks_linear_and_log) {
     CHECK_MSG(!strcmp(a.label, "online traffic (MB)"), "label '%s'", a.label);
     ar_axis_label(&a, 1e6, t, sizeof t);
     CHECK_MSG(!strcmp(t, "1.0") || !strcmp(t, "1"), "label '%s'", t);
+    ar_axis_log(&a, 1e5, 4e6, AR_FMT_BYTES, "traffic (log scale)");
+    CHECK_MSG(!strcmp(a.label, "traffic (MB, log scale)"), "label '%s'", a.label);
     /* exact range, ticks inside */
     ar_axis_linear(&a, 0.5, 4.5, 4, AR_FMT_NUM, NULL);
     ar_axis_clip(&a, 0.5, 4.5);
@@ -572,6 +574,7 @@ AR_TEST(report_html_from_synthetic_runs) {
     size_t svgs = count_str(h.p, "<svg ");
     CHECK_MSG(svgs >= 12, "%zu SVG figures", svgs);
     CHECK(strstr(h.p, "Per layer, from") != NULL);
+    CHECK(strstr(h.p, "Top-1 accuracy vs online traffic") != NULL);
     CHECK(strstr(h.p, "autorep replace --model") != NULL);
     /* numbers in tables come from the inputs */
     int nc = 0;

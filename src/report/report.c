@@ -535,46 +535,47 @@ static int pt_cmp(const void *a, const void *b) {
     return (p->x > q->x) - (p->x < q->x);
 }
 
-static void section_tradeoff(struct ctx *c) {
+/* Online bytes of run i's private-inference file, or NaN. */
+static double run_traffic(const struct ar_report *r, int i) {
+    for (int k = 0; k < r->n_pi; k++)
+        if (r->pi_run[k] == i) return r->pi[k].v[AR_PI_ONLINE_BYTES];
+    return NAN;
+}
+
+/* Top-1 against kept ReLUs (traffic = 0) or online traffic per inference (1), log x,
+ * one series per method, the baseline as a dashed line and a diamond. */
+static void scatter(struct ctx *c, double W, double H, int traffic, double ylo, double yhi) {
     const struct ar_report *r = c->r;
     const struct ar_run *bs = base_run(r);
     struct ar_buf *b = c->b;
-    ar_buf_puts(b, "<section id=\"tradeoff\">\n<h2>Accuracy vs ReLU count</h2>\n");
     struct pt *pts = calloc((size_t)r->n_run + 1, sizeof *pts);
-    if (!pts) {
+    double *xs = malloc(((size_t)r->n_run + 1) * sizeof *xs), *ys = malloc(((size_t)r->n_run + 1) * sizeof *ys);
+    if (!pts || !xs || !ys) {
         b->oom = 1;
-        return;
+        goto done;
     }
     int n = 0;
     for (int i = 0; i < r->n_run; i++) {
         const struct ar_run *u = &r->run[i];
-        if (u->is_base || !is_replaced(u) || isnan(u->top1) || u->ck.relu_kept == 0) continue;
-        pts[n++] = (struct pt){(double)u->ck.relu_kept, u->top1, i};
+        double x = traffic ? run_traffic(r, i) : (double)u->ck.relu_kept;
+        if (u->is_base || !is_replaced(u) || isnan(u->top1) || !(x > 0)) continue;
+        pts[n++] = (struct pt){x, u->top1, i};
     }
-    if (n == 0) {
-        ar_buf_puts(b, "<p class=\"note\">No replaced run with a known accuracy (give STEM.eval.json or a log with "
-                       "validation).</p>\n</section>\n");
-        free(pts);
-        return;
-    }
+    if (n == 0) goto done;
     qsort(pts, (size_t)n, sizeof *pts, pt_cmp);
-    double xlo = pts[0].x, xhi = pts[n - 1].x, ylo = 1, yhi = 0;
-    for (int i = 0; i < n; i++) {
-        ylo = fmin(ylo, pts[i].y);
-        yhi = fmax(yhi, pts[i].y);
-    }
-    double btop = bs ? bs->top1 : NAN;
-    if (bs) xhi = fmax(xhi, (double)bs->ck.relu_total);
-    if (!isnan(btop)) {
-        ylo = fmin(ylo, btop);
-        yhi = fmax(yhi, btop);
-    }
-    double pad = fmax(0.004, 0.06 * (yhi - ylo));
+    const double btop = bs ? bs->top1 : NAN;
+    const double bx = !bs ? NAN : traffic ? run_traffic(r, r->base) : (double)bs->ck.relu_total;
+    double xlo = pts[0].x, xhi = pts[n - 1].x;
+    if (bx > 0) xhi = fmax(xhi, bx);
     struct ar_plot p;
-    ar_plot_init(&p, 900, 430, "Top-1 accuracy vs kept ReLUs");
-    snprintf(p.desc, sizeof p.desc, "Scatter of top-1 accuracy against kept ReLUs, one series per method");
-    ar_axis_log(&p.x, xlo / 1.35, xhi * 1.2, AR_FMT_COUNT, "kept ReLUs (log scale)");
-    ar_axis_linear(&p.y, fmax(0, ylo - pad), fmin(1, yhi + pad), 6, AR_FMT_PCT, "top-1 accuracy");
+    ar_plot_init(&p, W, H, traffic ? "Top-1 accuracy vs online traffic" : "Top-1 accuracy vs kept ReLUs");
+    snprintf(p.desc, sizeof p.desc, "Scatter of top-1 accuracy against %s, one series per method",
+             traffic ? "online traffic per inference" : "kept ReLUs");
+    if (traffic)
+        ar_axis_log(&p.x, xlo / 1.35, xhi * 1.2, AR_FMT_BYTES, "online traffic per inference (log scale)");
+    else
+        ar_axis_log(&p.x, xlo / 1.35, xhi * 1.2, AR_FMT_COUNT, "kept ReLUs (log scale)");
+    ar_axis_linear(&p.y, ylo, yhi, 6, AR_FMT_PCT, "top-1 accuracy");
     /* methods in order of appearance */
     const char *meth[16];
     int nm = 0;
@@ -589,16 +590,21 @@ static void section_tradeoff(struct ctx *c) {
     if (!isnan(btop)) ar_plot_legend(&p, "baseline", AR_C_BLACK, AR_LEG_LINE, AR_MK_DIAMOND, 1);
     fig_open(c, NULL);
     ar_plot_begin(&p, b);
+    char t1[16], t2[24], lab[128], tip[256];
     if (!isnan(btop)) {
-        char lab[96], t1[16], t2[16];
         fmt_pct(btop, t1, sizeof t1);
-        ar_fmt_si((double)bs->ck.relu_total, t2, sizeof t2);
-        snprintf(lab, sizeof lab, "baseline %s (%s ReLUs)", t1, t2);
+        if (bx > 0) {
+            if (traffic)
+                ar_fmt_bytes(bx, t2, sizeof t2);
+            else
+                ar_fmt_si(bx, t2, sizeof t2);
+            snprintf(lab, sizeof lab, "baseline %s (%s%s)", t1, t2, traffic ? "" : " ReLUs");
+        } else {
+            snprintf(lab, sizeof lab, "baseline %s", t1);
+        }
         ar_plot_hline(&p, btop, "#444", 1, lab);
     }
-    double *xs = malloc((size_t)n * sizeof *xs), *ys = malloc((size_t)n * sizeof *ys);
-    if (!xs || !ys) b->oom = 1;
-    for (int k = 0; k < nm && xs && ys; k++) {
+    for (int k = 0; k < nm; k++) {
         int m = 0;
         for (int i = 0; i < n; i++)
             if (!strcmp(r->run[pts[i].run].ck.method, meth[k])) {
@@ -610,28 +616,68 @@ static void section_tradeoff(struct ctx *c) {
     }
     for (int i = 0; i < n; i++) {
         const struct ar_run *u = &r->run[pts[i].run];
-        char tip[256], t1[16];
         fmt_pct(u->top1, t1, sizeof t1);
-        snprintf(tip, sizeof tip, "%s (%s): %zu ReLUs kept, top-1 %s", u->label, method_name(u->ck.method),
-                 u->ck.relu_kept, t1);
+        if (traffic) {
+            ar_fmt_bytes(pts[i].x, t2, sizeof t2);
+            snprintf(tip, sizeof tip, "%s (%s): %s online, top-1 %s", u->label, method_name(u->ck.method), t2, t1);
+        } else {
+            snprintf(tip, sizeof tip, "%s (%s): %zu ReLUs kept, top-1 %s", u->label, method_name(u->ck.method),
+                     u->ck.relu_kept, t1);
+        }
         ar_plot_point(&p, pts[i].x, pts[i].y, method_color(u->ck.method), method_marker(u->ck.method), 4.5, tip,
                       n <= 12 ? u->label : NULL);
     }
-    if (!isnan(btop)) {
-        char tip[256], t1[16];
+    if (!isnan(btop) && bx > 0) {
         fmt_pct(btop, t1, sizeof t1);
-        snprintf(tip, sizeof tip, "%s (baseline): %zu ReLUs, top-1 %s", bs->label, bs->ck.relu_total, t1);
-        ar_plot_point(&p, (double)bs->ck.relu_total, btop, AR_C_BLACK, AR_MK_DIAMOND, 4.5, tip, NULL);
+        snprintf(tip, sizeof tip, "%s (baseline): top-1 %s", bs->label, t1);
+        ar_plot_point(&p, bx, btop, AR_C_BLACK, AR_MK_DIAMOND, 4.5, tip, NULL);
     }
     ar_plot_end(&p);
+    fig_close(c, NULL);
+done:
+    free(pts);
     free(xs);
     free(ys);
+}
+
+static void section_tradeoff(struct ctx *c) {
+    const struct ar_report *r = c->r;
+    const struct ar_run *bs = base_run(r);
+    struct ar_buf *b = c->b;
+    ar_buf_puts(b, "<section id=\"tradeoff\">\n<h2>Accuracy vs ReLU count</h2>\n");
+    int n = 0, nt = 0;
+    double ylo = 1, yhi = 0;
+    for (int i = 0; i < r->n_run; i++) {
+        const struct ar_run *u = &r->run[i];
+        if (isnan(u->top1) || (!u->is_base && !is_replaced(u))) continue;
+        ylo = fmin(ylo, u->top1);
+        yhi = fmax(yhi, u->top1);
+        if (u->is_base || !is_replaced(u)) continue;
+        n += u->ck.relu_kept > 0;
+        nt += run_traffic(r, i) > 0;
+    }
+    if (n == 0 && nt == 0) {
+        ar_buf_puts(b, "<p class=\"note\">No replaced run with a known accuracy (give STEM.eval.json or a log with "
+                       "validation).</p>\n</section>\n");
+        return;
+    }
+    double pad = fmax(0.004, 0.06 * (yhi - ylo));
+    ylo = fmax(0, ylo - pad);
+    yhi = fmin(1, yhi + pad);
+    if (nt) {
+        ar_buf_puts(b, "<div class=\"grid g2\">\n");
+        scatter(c, 640, 420, 0, ylo, yhi);
+        scatter(c, 640, 420, 1, ylo, yhi);
+        ar_buf_puts(b, "</div>\n");
+    } else {
+        scatter(c, 900, 430, 0, ylo, yhi);
+    }
     char cap[1024];
     int cl = snprintf(cap, sizeof cap,
-                      "Figure %d. Each marker is one replaced checkpoint: kept ReLUs counted from its masks, top-1 "
-                      "from its eval JSON or log (table above). Lines join runs of one method in order of ReLU "
-                      "count%s.",
-                      ++c->fig, !isnan(btop) ? "; the dashed line is the baseline's top-1 with all ReLUs" : "");
+                      "Figure %d. Each marker is one replaced checkpoint: kept ReLUs counted from its masks%s, top-1 "
+                      "from its eval JSON or log (table above). Lines join runs of one method in order%s.",
+                      ++c->fig, nt ? ", online traffic from its private-inference JSON" : "",
+                      bs && !isnan(bs->top1) ? "; the dashed line is the baseline's top-1 with all ReLUs" : "");
     int zero = 0;
     for (int i = 0; i < r->n_run && cl > 0 && (size_t)cl < sizeof cap - 120; i++) {
         const struct ar_run *u = &r->run[i];
@@ -640,9 +686,9 @@ static void section_tradeoff(struct ctx *c) {
                        u->label);
     }
     if (zero && (size_t)cl < sizeof cap - 2) snprintf(cap + cl, sizeof cap - (size_t)cl, ".");
-    fig_close(c, cap);
-    ar_buf_puts(b, "</section>\n");
-    free(pts);
+    ar_buf_puts(b, "<p class=\"cap\">");
+    ar_buf_esc(b, cap);
+    ar_buf_puts(b, "</p>\n</section>\n");
 }
 
 /* ---------------- figure: kept ReLUs per site ---------------- */

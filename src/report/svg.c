@@ -245,7 +245,12 @@ static void bytes_unit(struct ar_axis *a, double mx) {
     snprintf(a->unit_name, sizeof a->unit_name, "%s", un[u]);
     if (a->label[0]) {
         size_t l = strlen(a->label);
-        snprintf(a->label + l, sizeof a->label - l, " (%s)", un[u]);
+        static const char ls[] = " (log scale)";
+        const size_t ll = sizeof ls - 1;
+        if (l >= ll && !strcmp(a->label + l - ll, ls))
+            snprintf(a->label + l - ll, sizeof a->label - (l - ll), " (%s, log scale)", un[u]);
+        else
+            snprintf(a->label + l, sizeof a->label - l, " (%s)", un[u]);
     }
 }
 
