@@ -342,6 +342,17 @@ static const char *stage_name(const char *s) {
     return s;
 }
 
+/* 1234567 -> "1,234,567" (prose; tables keep plain numbers) */
+static void fmt_group(size_t v, char *buf, size_t n) {
+    char t[32];
+    int l = snprintf(t, sizeof t, "%zu", v), o = 0;
+    for (int i = 0; i < l && (size_t)o + 2 < n; i++) {
+        if (i && (l - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = t[i];
+    }
+    buf[o] = 0;
+}
+
 static void fmt_pct(double v, char *buf, size_t n) {
     if (isnan(v))
         snprintf(buf, n, "n/a");
@@ -514,7 +525,7 @@ static void section_summary(struct ctx *c) {
         if (u->has_eval)
             td_text(b, NULL, base_name(u->ev.path));
         else if (u->sel >= 0) {
-            snprintf(t, sizeof t, "log line %d", u->log.rec[u->sel].line);
+            snprintf(t, sizeof t, "%.40s:%d", base_name(u->log.path), u->log.rec[u->sel].line);
             td_text(b, NULL, t);
         } else
             td_text(b, NULL, "—");
@@ -870,7 +881,10 @@ static void section_density(struct ctx *c) {
         ar_buf_puts(b, "</title>\n");
         ar_buf_printf(b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", Wsvg, Hsvg);
         ar_buf_puts(b, "<text x=\"4\" y=\"17\" font-size=\"13.5\" font-weight=\"600\" fill=\"#1d232a\">");
-        ar_buf_escf(b, "%s · %s: %zu of %zu kept", u->label, method_name(u->ck.method), ss->kept, ss->numel);
+        char g1[32], g2[32];
+        fmt_group(ss->kept, g1, sizeof g1);
+        fmt_group(ss->numel, g2, sizeof g2);
+        ar_buf_escf(b, "%s · %s: %s of %s kept", u->label, method_name(u->ck.method), g1, g2);
         ar_buf_puts(b, "</text>\n");
         ar_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#5b6670\">channels</text>\n", gx, gy - 5);
         ar_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#5b6670\">positions (H×W)</text>\n", mapx, gy - 5);
@@ -1629,8 +1643,9 @@ int ar_report_html(const struct ar_report *r, const struct ar_report_opts *o, st
     ar_buf_puts(b, "</h1>\n<p>");
     int n_rep = 0;
     for (int i = 0; i < r->n_run; i++) n_rep += is_replaced(&r->run[i]) && !r->run[i].is_base;
-    ar_buf_escf(b, "%s on %s · %zu ReLUs in %d sites · %d replaced run%s", a->arch, a->set[0] ? a->set : "?",
-                a->relu_total, a->n_site, n_rep, n_rep == 1 ? "" : "s");
+    char gt[32];
+    fmt_group(a->relu_total, gt, sizeof gt);
+    ar_buf_escf(b, "%s on %s · %s ReLUs in %d sites · %d replaced run%s", a->arch, a->set[0] ? a->set : "?", gt, a->n_site, n_rep, n_rep == 1 ? "" : "s");
     const struct ar_run *bs = base_run(r);
     if (bs) {
         char t[16];
