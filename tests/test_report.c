@@ -312,8 +312,10 @@ static void write_text(const char *path, const char *text) {
 }
 
 /* A checkpoint of rp_cfg; masked: keep element i of site s when (i*(s+3)) % 13 < 3
- * (channel 1 of r1 keeps nothing). Adds shapes and kept counts to ns. */
-static int write_ckpt(const char *path, int masked, const char *const *meta, struct numset *ns, char *err) {
+ * (channel 1 of r1 keeps nothing), or nothing when empty. Adds shapes and kept
+ * counts to ns. */
+static int write_ckpt_ex(const char *path, int masked, int empty, const char *const *meta, struct numset *ns,
+                         char *err) {
     struct ar_net net;
     struct ar_net_opts no = {.in_shape = {1, 8, 8}, .classes = 2, .site_mode = masked ? AR_SITES_MASKED : AR_SITES_PLAIN};
     int rc = ar_net_build(&net, rp_cfg, "rp", &no, err);
@@ -335,7 +337,7 @@ static int write_ckpt(const char *path, int masked, const char *const *meta, str
         const size_t hw = (size_t)si->shape.h * si->shape.w;
         size_t kept = 0;
         for (size_t i = 0; i < t->numel; i++) {
-            m[i] = (i * (size_t)(s + 3)) % 13 < 3 && !(s == 0 && i / hw == 1);
+            m[i] = !empty && (i * (size_t)(s + 3)) % 13 < 3 && !(s == 0 && i / hw == 1);
             kept += m[i];
         }
         ns_add(ns, (double)kept);
@@ -355,6 +357,10 @@ static int write_ckpt(const char *path, int masked, const char *const *meta, str
 done:
     ar_net_free(&net);
     return rc;
+}
+
+static int write_ckpt(const char *path, int masked, const char *const *meta, struct numset *ns, char *err) {
+    return write_ckpt_ex(path, masked, 0, meta, ns, err);
 }
 
 static size_t kept_total(const char *path) {
@@ -602,6 +608,35 @@ AR_TEST(report_html_from_synthetic_runs) {
     ar_buf_init(&h);
     REQUIRE_OK(ar_report_html(&r, NULL, &h, err), err);
     CHECK_MSG(xml_check(h.p, m, sizeof m), "baseline-only report: %s", m);
+    ar_buf_free(&h);
+    ar_report_free(&r);
+}
+
+AR_TEST(report_run_without_kept_relus) {
+    char err[AR_ERR_LEN], p[700], m[512];
+    static struct fixture f;
+    REQUIRE_OK(make_fixture(&f, err), err);
+    snprintf(p, sizeof p, "%s/none.safetensors", f.dir);
+    const char *meta[] = {"autorep.arch_name", "rp", "autorep.replace",
+                          "{\"method\": \"autorep\", \"budget\": 10, \"base\": \"x\"}", NULL};
+    REQUIRE_OK(write_ckpt_ex(p, 1, 1, meta, &f.ns, err), err);
+    snprintf(p, sizeof p, "%s/none.jsonl", f.dir);
+    write_text(p, "{\"stage\": \"search\", \"epoch\": 1, \"val_top1\": 0.5, \"relu_count\": 0, \"budget\": 10}\n");
+    snprintf(p, sizeof p, "%s/none.safetensors", f.dir);
+    struct ar_report r;
+    ar_report_init(&r);
+    REQUIRE_OK(ar_report_add_run(&r, p, 0, err), err);
+    REQUIRE_OK(ar_report_add_run(&r, f.ra, 0, err), err);
+    REQUIRE_OK(ar_report_finish(&r, err), err);
+    struct ar_buf h;
+    ar_buf_init(&h);
+    struct ar_report_opts o = {.site = "r1"};
+    REQUIRE_OK(ar_report_html(&r, &o, &h, err), err);
+    CHECK_MSG(xml_check(h.p, m, sizeof m), "%s", m);
+    CHECK(strstr(h.p, "No ReLU kept in this site: none") != NULL);
+    CHECK(strstr(h.p, "Not on the log axis (no ReLU kept): none") != NULL);
+    CHECK(strstr(h.p, "epoch 1: no ReLU kept") != NULL);
+    CHECK(!nan_word(h.p));
     ar_buf_free(&h);
     ar_report_free(&r);
 }

@@ -870,7 +870,7 @@ static void section_density(struct ctx *c) {
     for (int i = 0; i < r->n_run; i++) {
         const struct ar_run *u = &r->run[i];
         const struct ar_site_sum *ss = &u->ck.site[s];
-        if (!ss->chan) continue;
+        if (!ss->chan || ss->kept == 0) continue;
         fig_open(c, NULL);
         ar_buf_printf(b,
                       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
@@ -921,6 +921,14 @@ static void section_density(struct ctx *c) {
         fig_close(c, NULL);
     }
     ar_buf_puts(b, "</div>\n");
+    int none = 0;
+    for (int i = 0; i < r->n_run; i++) {
+        const struct ar_site_sum *ss = &r->run[i].ck.site[s];
+        if (!ss->chan || ss->kept) continue;
+        ar_buf_puts(b, none++ ? ", " : "<p class=\"note\">No ReLU kept in this site: ");
+        ar_buf_esc(b, r->run[i].label);
+    }
+    if (none) ar_buf_puts(b, ".</p>\n");
     ar_buf_printf(b, "<p class=\"cap\">Figure %d. Kept-ReLU density in "
                      "site ",
                   ++c->fig);
@@ -1083,6 +1091,13 @@ static void curves_for(struct ctx *c, const struct ar_run *u) {
         }
         for (int i = 0; i < n; i++) y[i] = lg->rec[i].v[AR_LF_RELU_COUNT];
         ar_plot_series(&p, x, y, n, AR_C_BLUE, 0, mk, 1.8, "ReLUs at end of epoch");
+        /* epochs that ended with no ReLU: hollow markers on the bottom edge (off the log axis) */
+        for (int i = 0; i < n; i++)
+            if (y[i] == 0)
+                ar_buf_printf(b,
+                              "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.2\" fill=\"#fff\" stroke=\"%s\" "
+                              "stroke-width=\"1.5\"><title>epoch %d: no ReLU kept</title></circle>\n",
+                              ar_plot_px(&p, x[i]), p.y1, AR_C_BLUE, i + 1);
         ar_plot_end(&p);
         fig_close(c, NULL);
     }
@@ -1100,7 +1115,8 @@ static void section_curves(struct ctx *c) {
     ar_buf_puts(b, "<section id=\"curves\">\n<h2>Training and search</h2>\n<p class=\"lead\">Per epoch, from each "
                    "run's JSONL log. Epochs are numbered across stages; the shaded part is the later stage "
                    "(fine-tuning with the masks frozen). The dotted vertical line marks the epoch whose model was "
-                   "kept.</p>\n");
+                   "kept; hollow markers on the bottom edge of a ReLU-count panel are epochs that ended with no "
+                   "ReLU.</p>\n");
     /* replaced runs first, then the baseline */
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < r->n_run; i++) {
