@@ -343,7 +343,16 @@ void ar_axis_log(struct ar_axis *a, double lo, double hi, enum ar_fmt fmt, const
                 double v = m * pow(10, e);
                 n125 += v >= elo && v <= ehi;
             }
-        if (n125 < 2) mode = 2;
+        if (n125 < 3) {
+            /* every integer multiple, unless that is too many labels */
+            int nall = 0;
+            for (int e = e0; e <= e1; e++)
+                for (int m = 1; m <= 9; m++) {
+                    double v = m * pow(10, e);
+                    nall += v >= elo && v <= ehi;
+                }
+            if (n125 < 2 || nall <= 10) mode = 2;
+        }
     }
     for (int e = e0; e <= e1; e++)
         for (int m = 1; m <= 9; m++) {

@@ -94,7 +94,8 @@ void ar_axis_linear(struct ar_axis *a, double lo, double hi, int target, enum ar
 /* Log scale over exactly [lo, hi] (both > 0; a range under 1.5x is widened):
  * major ticks at the decades inside it (every k-th when there are more than 8),
  * at 1-2-5 multiples when fewer than 3 decades fit, at every integer multiple
- * when fewer than two 1-2-5 values fit; minor ticks at the other multiples. */
+ * when fewer than three 1-2-5 values fit (and that makes at most 10 labels);
+ * minor ticks at the other multiples. */
 void ar_axis_log(struct ar_axis *a, double lo, double hi, enum ar_fmt fmt, const char *label);
 /* Set the range to exactly [lo, hi] and drop the ticks outside it. */
 void ar_axis_clip(struct ar_axis *a, double lo, double hi);
