@@ -22,8 +22,8 @@ int cmd_report(int argc, char **argv) {
         {NULL, NULL, NULL, NULL, 0}};
     const char *cmd = "report";
     const char *usage = "RUN... [--baseline CKPT] [--pi FILE.json]... [--site NAME] [--title TEXT] --out REPORT.html\n\n"
-                        "RUN is a checkpoint; its log CKPT.jsonl (CKPT without .safetensors) must sit beside it, and\n"
-                        "CKPT.eval.json (autorep eval --json) and CKPT.pi.json are used when present.";
+                        "RUN is a checkpoint X.safetensors. Its log X.jsonl must sit beside it; X.eval.json (autorep\n"
+                        "eval --json) and X.pi.json (private inference) are used when present. See docs/report.md.";
     /* split positional RUNs and repeated --pi from the options cli_parse handles */
     const char *runs[MAX_ITEMS], *pis[MAX_ITEMS];
     int n_runs = 0, n_pis = 0;
