@@ -451,6 +451,7 @@ static const char *const css =
     "th{font-weight:600;color:#3c4650;background:#f7f8fa}\n"
     "th.l,td.l{text-align:left}\n"
     "td.derived{color:var(--muted)}\n"
+    "tr.sel th,tr.sel td{background:#fff3cc}\n"
     "table.summary{font-size:13px}\n"
     "table.summary td,table.summary th{padding:5px 12px}\n"
     "details{margin:10px 0;border:1px solid var(--rule);border-radius:8px;padding:6px 14px}\n"
@@ -1507,7 +1508,7 @@ static void data_run(struct ctx *c, const struct ar_run *u) {
         ar_buf_puts(b, "</tr></thead>\n<tbody>\n");
         for (int i = 0; i < lg->n; i++) {
             const struct ar_log_rec *q = &lg->rec[i];
-            ar_buf_printf(b, "<tr%s><th>%d</th>", i == u->sel ? " style=\"background:#fff8e1\"" : "", q->line);
+            ar_buf_printf(b, "<tr%s><th>%d</th>", i == u->sel ? " class=\"sel\"" : "", q->line);
             td_text(b, NULL, q->stage);
             td_num(b, q->epoch);
             for (int f = 0; f < AR_LF_COUNT; f++)
