@@ -671,11 +671,17 @@ void ar_plot_end(struct ar_plot *p) {
     ar_buf_puts(b, "<g class=\"axes\">\n");
     ar_buf_printf(b, "<path d=\"M%.1f %.1fV%.1fH%.1f\" fill=\"none\" stroke=\"#5b6670\" stroke-width=\"1\"/>\n",
                   p->x0, p->y0, p->y1, p->x1);
+    double ylast = 1e9; /* crowded y labels are skipped too */
     for (int i = 0; i < p->y.n_tick; i++) {
         double y = ar_plot_py(p, p->y.tick[i]);
         ar_axis_label(&p->y, p->y.tick[i], lab, sizeof lab);
         ar_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#5b6670\"/>", p->x0 - 4, y,
                       p->x0, y);
+        if (ylast - y < FS_TICK + 1) {
+            ar_buf_puts(b, "\n");
+            continue;
+        }
+        ylast = y;
         ar_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", p->x0 - 7, y + 3.8);
         ar_buf_esc(b, lab);
         ar_buf_puts(b, "</text>\n");
@@ -696,11 +702,18 @@ void ar_plot_end(struct ar_plot *p) {
             ar_buf_puts(b, "</title></text>\n");
         }
     } else {
+        double last = -1e9; /* right edge of the last label drawn: crowded labels are skipped */
         for (int i = 0; i < p->x.n_tick; i++) {
             double x = ar_plot_px(p, p->x.tick[i]);
             ar_axis_label(&p->x, p->x.tick[i], lab, sizeof lab);
             ar_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#5b6670\"/>", x, p->y1,
                           x, p->y1 + 4);
+            double hw = ar_text_width(lab, FS_TICK) / 2;
+            if (x - hw < last + 6) {
+                ar_buf_puts(b, "\n");
+                continue;
+            }
+            last = x + hw;
             ar_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, p->y1 + 16);
             ar_buf_esc(b, lab);
             ar_buf_puts(b, "</text>\n");
