@@ -588,11 +588,14 @@ static void scatter(struct ctx *c, double W, double H, int traffic, double ylo, 
     else
         ar_axis_log(&p.x, xlo / 1.35, xhi * 1.2, AR_FMT_COUNT, "kept ReLUs (log scale)");
     ar_axis_linear(&p.y, ylo, yhi, 6, AR_FMT_PCT, "top-1 accuracy");
-    /* methods in order of appearance */
+    /* methods in the runs' (display) order */
     const char *meth[16];
     int nm = 0;
-    for (int i = 0; i < n; i++) {
-        const char *m = r->run[pts[i].run].ck.method;
+    for (int i = 0; i < r->n_run; i++) {
+        const char *m = r->run[i].ck.method;
+        int any = 0;
+        for (int q = 0; q < n; q++) any |= pts[q].run == i;
+        if (!any) continue;
         int seen = 0;
         for (int k = 0; k < nm; k++) seen |= !strcmp(meth[k], m);
         if (!seen && nm < 16) meth[nm++] = m;
@@ -656,7 +659,7 @@ static void section_tradeoff(struct ctx *c) {
     const struct ar_report *r = c->r;
     const struct ar_run *bs = base_run(r);
     struct ar_buf *b = c->b;
-    ar_buf_puts(b, "<section id=\"tradeoff\">\n<h2>Accuracy vs ReLU count</h2>\n");
+    ar_buf_puts(b, "<section id=\"tradeoff\">\n");
     int n = 0, nt = 0;
     double ylo = 1, yhi = 0;
     for (int i = 0; i < r->n_run; i++) {
@@ -668,6 +671,7 @@ static void section_tradeoff(struct ctx *c) {
         n += u->ck.relu_kept > 0;
         nt += run_traffic(r, i) > 0;
     }
+    ar_buf_puts(b, nt ? "<h2>Accuracy vs ReLU count and online traffic</h2>\n" : "<h2>Accuracy vs ReLU count</h2>\n");
     if (n == 0 && nt == 0) {
         ar_buf_puts(b, "<p class=\"note\">No replaced run with a known accuracy (give STEM.eval.json or a log with "
                        "validation).</p>\n</section>\n");
@@ -1224,7 +1228,7 @@ static void section_pi(struct ctx *c) {
             ar_fmt_bytes(pi->v[AR_PI_ONLINE_BYTES], t1, sizeof t1);
             snprintf(title, sizeof title, "Online traffic per layer · %s (total %s)", lab, t1);
             struct ar_plot p;
-            ar_plot_init(&p, Wl, 330, title);
+            ar_plot_init(&p, Wl, 300, title);
             snprintf(p.desc, sizeof p.desc, "Stacked bars of online bytes per layer of %s", lab);
             ar_plot_categories(&p, nl, names, NULL);
             ar_axis_linear(&p.y, 0, bmax > 0 ? bmax : 1, 5, AR_FMT_BYTES, "online traffic");
