@@ -3,6 +3,7 @@
  * value before a truncation. */
 #include "pi/fixed.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,4 +151,45 @@ done:
     free(val);
     free(col);
     return rc;
+}
+
+double ar_pi_error_bound(const struct ar_pi_model *m, const struct ar_pi_fixed_stats *stats) {
+    double *b = calloc((size_t)m->n_values, sizeof *b);
+    if (!b) return INFINITY;
+    int f = m->frac_bits;
+    for (int i = 0; i < m->n_ops; i++) {
+        const struct ar_pi_op *op = &m->ops[i];
+        double in = b[op->in[0]], out = in;
+        switch (op->kind) {
+        case AR_PI_LINEAR: {
+            size_t per = (size_t)op->cs.c * (size_t)op->cs.kh * (size_t)op->cs.kw;
+            double worst = 0;
+            for (int o = 0; o < op->cs.oc && op->w; o++) {
+                double s = 0;
+                for (size_t k = 0; k < per; k++) s += fabs((double)ar_ring_to_i64(op->w[(size_t)o * per + k]));
+                if (s > worst) worst = s;
+            }
+            out = ceil(worst * in / ldexp(1.0, op->trunc)) + 1;
+            break;
+        }
+        case AR_PI_ACT:
+            if (op->mask) {
+                double M = sqrt((double)stats[i].max_abs), c2 = 0, c1 = 0;
+                for (int c = 0; c < op->c; c++) {
+                    c2 = fmax(c2, fabs((double)ar_ring_to_i64(op->coef[3 * c])));
+                    c1 = fmax(c1, fabs((double)ar_ring_to_i64(op->coef[3 * c + 1])));
+                }
+                double bt = ceil((2 * M * in + in * in) / ldexp(1.0, f)) + 1;
+                out = fmax(in, ceil((c2 * bt + c1 * in) / ldexp(1.0, f)) + 1);
+            }
+            break;
+        case AR_PI_ADD: out = in + b[op->in[1]]; break;
+        case AR_PI_SUMPOOL: out = in * (op->global ? (double)op->ph * op->pw : (double)op->k * op->k); break;
+        default: break;
+        }
+        b[op->out] = out;
+    }
+    double r = b[m->out_value];
+    free(b);
+    return r;
 }

@@ -26,6 +26,16 @@ struct ar_pi_fixed_stats {
 AR_NODISCARD int ar_pi_fixed_run(const struct ar_pi_model *m, int N, const uint64_t *x, uint64_t *logits,
                                  struct ar_pi_fixed_stats *stats, char *err);
 
+/* Worst-case bound (in LSBs) on |MPC logit - fixed-point logit| for the images of
+ * the run that produced `stats`, ignoring wrap failures: every local truncation
+ * adds an error in {0, +1}; a linear op maps an input error bound B to
+ * ceil(max_o sum_k |w_ok| B / 2^t) + 1, ReLU and max pool keep it, add sums it, a
+ * sum pool multiplies it by the window, and a quadratic (|x| <= M from stats) maps it
+ * to ceil((|c2| Bt + |c1| B) / 2^f) + 1 with Bt = ceil((2 M B + B^2) / 2^f) + 1.
+ * Tight for shallow networks; for deep ones it grows like the product of the
+ * layers' weight norms and the observed error is far below it. */
+double ar_pi_error_bound(const struct ar_pi_model *m, const struct ar_pi_fixed_stats *stats);
+
 /* Encode normalised float images at scale f (round to nearest). */
 void ar_pi_encode_input(uint64_t *out, const float *x, size_t n, int frac_bits);
 

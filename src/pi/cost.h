@@ -1,0 +1,35 @@
+/* Analytic cost of a compiled model under the secure-inference protocols, per op
+ * and in total, from the formulas of mpc/cost.h (no execution). The MPC executor's
+ * measured traffic equals these numbers exactly (tests/test_pi_mpc.c).
+ *
+ * Op ids: op i of the model is protocol layer i; id m->n_ops is the output reveal. */
+#ifndef AR_PI_COST_H
+#define AR_PI_COST_H
+
+#include "mpc/cost.h"
+#include "pi/model.h"
+
+/* Online cost of op `i` (i == m->n_ops: the reveal) for an inference of N images.
+ * dealer_to_p0 includes the linear layers' offline material (ar_mpc_linear_pre). */
+struct ar_cost ar_pi_cost_op(const struct ar_pi_model *m, int i, int N);
+/* Sum over every op and the reveal. */
+struct ar_cost ar_pi_cost_total(const struct ar_pi_model *m, int N);
+/* One-time per session: F = W - B of every linear op (P0 -> P1). */
+struct ar_cost ar_pi_cost_setup(const struct ar_pi_model *m);
+/* ReLUs and quadratic elements of op i per image (0 unless ACT / MAXPOOL). */
+size_t ar_pi_op_relus(const struct ar_pi_model *m, int i);
+size_t ar_pi_op_polys(const struct ar_pi_model *m, int i);
+
+/* A link for latency estimates: one-way delay and bandwidth. */
+struct ar_pi_link {
+    const char *name;
+    double delay_s;    /* one-way */
+    double bits_per_s;
+};
+/* The OpenCheetah presets: lan = 3 Gbit/s, 0.15 ms; wan = 400 Mbit/s, 20 ms. NULL if unknown. */
+const struct ar_pi_link *ar_pi_link_preset(const char *name);
+/* Communication-only time estimate: rounds * 2 delay + one-way messages * delay +
+ * the larger direction's bytes over the bandwidth (compute excluded). */
+double ar_pi_link_seconds(const struct ar_pi_link *l, const struct ar_cost *c);
+
+#endif
