@@ -13,7 +13,8 @@ static void usage(void) {
            "  train     train a network on a data set\n"
            "  eval      top-1 accuracy and loss of a checkpoint on the test split\n"
            "  predict   logits of a checkpoint for the tensor 'input' of a safetensors file\n"
-           "  replace   keep at most a budget of ReLUs (AutoReP or SNL), replacing the rest by polynomials\n");
+           "  replace   keep at most a budget of ReLUs (AutoReP or SNL), replacing the rest by polynomials\n"
+           "  pi        secure two-party inference: cost, export-public, dealer, server, client, local\n");
 }
 
 int main(int argc, char **argv) {
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(c, "replace")) return cmd_replace(argc, argv);
+    if (!strcmp(c, "pi")) return cmd_pi(argc, argv);
     fprintf(stderr, "autorep: unknown command '%s' (see autorep --help)\n", c);
     return 2;
 }

@@ -134,6 +134,14 @@ int ar_pi_mpc_infer(struct ar_pi_mpc *e, int N, const uint64_t *x, uint64_t *log
         rc = ar_mpc_linear_pre(p, (uint32_t)i, &cs, e->F[i], &e->pre[i], err);
         if (rc) ar_errprefix(err, rc, "%s", op->name);
     }
+    /* Barrier: the online phase starts when both parties have finished their offline
+     * part, so that its timing is not the other party's precomputation (1 byte each
+     * way, outside every op's measurement). */
+    if (!rc && p->role != AR_ROLE_DEALER) {
+        uint8_t mine = 1, theirs = 0;
+        rc = ar_chan_exchange(p->peer, AR_MSG_SYNC, &mine, 1, &theirs, 1, err);
+        if (rc) ar_errprefix(err, rc, "offline/online barrier");
+    }
     double t1 = ar__now();
     if (!rc) rc = walk(e, N, x, logits, err);
     double t2 = ar__now();

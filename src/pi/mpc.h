@@ -10,7 +10,9 @@
  * one-way P1 -> P0 message), ACT with the site's public mask and coefficients (only
  * the ReLU positions run a comparison; the quadratics' opening rides in the same
  * first round), ADD and SUMPOOL locally, MAXPOOL by a ReLU tournament, and the
- * logits revealed to P1 only.
+ * logits revealed to P1 only. Between the two phases P0 and P1 exchange one byte
+ * (a barrier outside every op's measurement), so that the online timing does not
+ * include the other party's offline work.
  *
  * Protocol layer ids: op i is id i, the reveal is id m->n_ops (pi/cost.h).
  * In-process mode: ar_pi_run_local runs the three roles as threads over memory
