@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,16 @@
 #include "commands.h"
 #include "common.h"
 #include "mpc/session.h"
+#include "net/relay.h"
 #include "pi/cost.h"
 #include "pi/fixed.h"
 #include "pi/mpc.h"
 #include "pi/public.h"
 
 #define MB 1e6
+/* Tolerance of "MPC logits equal the fixed-point executor's": accumulated local-
+ * truncation errors, in LSBs (2^-4 at f = 12; see docs/secure-inference.md). */
+#define AGREE_LSB 256
 
 /* ---------------- shared helpers ---------------- */
 
@@ -790,25 +795,23 @@ static void on_fatal(int s) {
 
 /* Shape the P0 <-> P1 link (both directions of TCP port `port` on lo) with a prio
  * qdisc whose 4th band is a netem; other loopback traffic is untouched. Returns 1
- * when shaped; otherwise prints why in one line and returns 0. */
-static int netem_apply(const char *cmd, const char *preset, int port) {
+ * when shaped; otherwise 0 with the reason in `why`. */
+static int netem_apply(const char *preset, int port, char *why, size_t wl) {
     const char *delay = !strcmp(preset, "lan") ? "0.15ms" : "20ms", *rate = !strcmp(preset, "lan") ? "3gbit" : "400mbit";
     char out[1024], ps[16];
     if (geteuid() != 0) {
-        fprintf(stderr, "autorep %s: --net %s needs root for tc netem; running unshaped\n", cmd, preset);
+        snprintf(why, wl, "tc netem needs root");
         return 0;
     }
     const char *show[] = {"tc", "qdisc", "show", "dev", "lo", NULL};
-    int st = run_tc(show, out, sizeof out);
-    if (st != 0) {
-        fprintf(stderr, "autorep %s: --net %s needs the tc program (iproute2), which is not usable; running unshaped\n",
-                cmd, preset);
+    if (run_tc(show, out, sizeof out) != 0) {
+        snprintf(why, wl, "the tc program (iproute2) is not usable");
         return 0;
     }
     if (!strstr(out, "noqueue") || strstr(out, "netem") || strstr(out, "prio")) {
         char *nl = strchr(out, '\n');
         if (nl) *nl = 0;
-        fprintf(stderr, "autorep %s: lo already has a queueing discipline (%s); running unshaped\n", cmd, out);
+        snprintf(why, wl, "lo already has a queueing discipline (%.200s)", out);
         return 0;
     }
     snprintf(ps, sizeof ps, "%d", port);
@@ -829,12 +832,28 @@ static int netem_apply(const char *cmd, const char *preset, int port) {
                 g_netem_on = 1;
                 netem_remove();
             }
-            fprintf(stderr, "autorep %s: tc failed (%s); running unshaped\n", cmd, out);
+            snprintf(why, wl, "tc failed: %.200s", out);
             return 0;
         }
         if (i == 0) g_netem_on = 1;
     }
     return 1;
+}
+
+/* The userspace relay between the client and the server (when netem is unusable). */
+struct relay_job {
+    int lfd, port;
+    struct ar_relay_opts o;
+    volatile int stop;
+    int rc;
+    char err[AR_ERR_LEN];
+    struct ar_relay_stats st;
+};
+
+static void *relay_thread(void *v) {
+    struct relay_job *j = v;
+    j->rc = ar_relay_run(j->lfd, "127.0.0.1", j->port, &j->o, &j->stop, &j->st, j->err);
+    return NULL;
 }
 
 struct child {
@@ -994,6 +1013,11 @@ static int pi_local(int argc, char **argv) {
     struct ar_pi_model m;
     if (open_model(cmd, path, frac, 1, &net, &st, &m)) return 1;
     int rc = 1, N = (int)n, lfd0 = -1, lfdd = -1, port0 = 0, portd = 0, shaped = 0;
+    const char *shaping = "none";
+    int relay_on = 0, lfdr = -1, portr = 0;
+    pthread_t relay_tid;
+    struct relay_job rj;
+    memset(&rj, 0, sizeof rj);
     char dir[] = "/tmp/autorep-pi.XXXXXX", err[AR_ERR_LEN];
     int have_dir = 0;
     struct child ch[3];
@@ -1034,7 +1058,33 @@ static int pi_local(int argc, char **argv) {
         cli_err(cmd, "%s", err);
         goto done;
     }
-    if (strcmp(link, "none")) shaped = netem_apply(cmd, link, port0);
+    /* link emulation: tc netem on P0's port, else a relay in a thread of this process */
+    if (strcmp(link, "none")) {
+        char why[300];
+        if ((shaped = netem_apply(link, port0, why, sizeof why))) {
+            shaping = "netem";
+        } else {
+            const struct ar_pi_link *pl = ar_pi_link_preset(link);
+            rj.o.delay_s = pl->delay_s;
+            rj.o.bits_per_s = pl->bits_per_s;
+            rj.o.accept_timeout_ms = (int)timeout * 1000;
+            rj.port = port0;
+            if (ar_tcp_listen("127.0.0.1", 0, &lfdr, &portr, err)) {
+                cli_err(cmd, "%s", err);
+                goto done;
+            }
+            rj.lfd = lfdr;
+            if (pthread_create(&relay_tid, NULL, relay_thread, &rj)) {
+                cli_err(cmd, "cannot start the link-emulation relay");
+                goto done;
+            }
+            relay_on = 1;
+            shaped = 1;
+            shaping = "relay";
+            fprintf(stderr, "autorep %s: no tc netem (%s); emulating --net %s with a userspace relay (%g ms, %g Mbit/s "
+                    "each way)\n", cmd, why, link, 1e3 * pl->delay_s, pl->bits_per_s / 1e6);
+        }
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -1056,7 +1106,7 @@ static int pi_local(int argc, char **argv) {
     snprintf(sfd0, sizeof sfd0, "%d", lfd0);
     snprintf(sfdd, sizeof sfdd, "%d", lfdd);
     snprintf(daddr, sizeof daddr, "127.0.0.1:%d", portd);
-    snprintf(paddr, sizeof paddr, "127.0.0.1:%d", port0);
+    snprintf(paddr, sizeof paddr, "127.0.0.1:%d", relay_on ? portr : port0);
     snprintf(dset, sizeof dset, "%s", set);
     const char *names[3] = {"server", "client", "dealer"};
     for (int i = 0; i < 3; i++) {
@@ -1103,6 +1153,13 @@ static int pi_local(int argc, char **argv) {
     }
     int w = wait_children(cmd, ch, 3, max_s);
     netem_remove();
+    if (relay_on) {
+        if (w) rj.stop = 1;
+        pthread_join(relay_tid, NULL);
+        relay_on = 0;
+        ar_tcp_close_listener(lfdr);
+        lfdr = -1;
+    }
     if (w) {
         rc = w;
         goto done;
@@ -1151,9 +1208,10 @@ static int pi_local(int argc, char **argv) {
     for (int i = 0; i < m.n_ops; i++)
         if (fst[i].max_bits > max_bits) max_bits = fst[i].max_bits;
     /* accuracy and agreement */
-    const uint64_t tol = (uint64_t)1 << (frac - 4 > 4 ? frac - 4 : 4);
+    const uint64_t tol = AGREE_LSB;
     int c_mpc = 0, c_fix = 0, c_flt = 0, agree = 0, agree_top1 = 0, flt_agree = 0;
     uint64_t maxd = 0;
+    double max_logit = 0;
     for (int i = 0; i < N; i++) {
         const uint64_t *a = lg_mpc + (size_t)i * K, *b = lg_fix + (size_t)i * K;
         int pm = ar_pi_argmax(a, K), pf = ar_pi_argmax(b, K), pl = 0;
@@ -1165,6 +1223,10 @@ static int pi_local(int argc, char **argv) {
         agree_top1 += pm == pf;
         flt_agree += pf == pl;
         uint64_t d = ar_pi_max_diff(a, b, (size_t)K);
+        for (int k = 0; k < K; k++) {
+            double v = fabs(ar_fix_decode(b[k], frac));
+            if (v > max_logit) max_logit = v;
+        }
         agree += d <= tol;
         if (d > maxd) maxd = d;
     }
@@ -1198,6 +1260,7 @@ static int pi_local(int argc, char **argv) {
         json_object_set_new(j, "frac_bits", json_integer(frac));
         json_object_set_new(j, "net", json_string(link));
         json_object_set_new(j, "shaped", json_boolean(shaped));
+        json_object_set_new(j, "shaping", json_string(shaping));
         json_object_set_new(j, "mpc_top1", json_real((double)c_mpc / N));
         json_object_set_new(j, "fixed_top1", json_real((double)c_fix / N));
         json_object_set_new(j, "float_top1", json_real((double)c_flt / N));
@@ -1206,7 +1269,8 @@ static int pi_local(int argc, char **argv) {
         json_object_set_new(j, "agree_float_top1", json_real((double)flt_agree / N));
         json_object_set_new(j, "tolerance_lsb", json_integer((json_int_t)tol));
         json_object_set_new(j, "max_diff_lsb", json_integer((json_int_t)maxd));
-        json_object_set_new(j, "bound_lsb", json_real(bound));
+        json_object_set_new(j, "bound_lsb", isfinite(bound) && bound < 1e300 ? json_real(bound) : json_null());
+        json_object_set_new(j, "max_abs_logit", json_real(max_logit));
         json_object_set_new(j, "max_magnitude_bits", json_integer(max_bits));
         json_object_set_new(j, "relu_count", json_integer((json_int_t)m.relu_count));
         json_object_set_new(j, "poly_count", json_integer((json_int_t)m.poly_count));
@@ -1268,7 +1332,7 @@ static int pi_local(int argc, char **argv) {
                    1e3 * p1->seconds / inf);
         }
         printf("\n%s on %s: %d images, %zu ReLUs + %zu quadratics per image, f = %d, link %s%s\n", path, set, N,
-               m.relu_count, m.poly_count, frac, link, strcmp(link, "none") && !shaped ? " (not shaped)" : "");
+               m.relu_count, m.poly_count, frac, link, !strcmp(shaping, "relay") ? " (userspace relay)" : !strcmp(shaping, "netem") ? " (tc netem)" : "");
         printf("top-1: MPC %.2f%%, fixed point %.2f%%, float %.2f%%\n", 100.0 * c_mpc / N, 100.0 * c_fix / N,
                100.0 * c_flt / N);
         printf("MPC vs fixed point: logits within %llu LSB on %d/%d images (max %llu LSB), same top-1 on %d/%d; "
@@ -1287,6 +1351,11 @@ static int pi_local(int argc, char **argv) {
     rc = 0;
 done:
     netem_remove();
+    if (relay_on) {
+        rj.stop = 1;
+        pthread_join(relay_tid, NULL);
+    }
+    if (lfdr >= 0) ar_tcp_close_listener(lfdr);
     if (lfd0 >= 0) ar_tcp_close_listener(lfd0);
     if (lfdd >= 0) ar_tcp_close_listener(lfdd);
     if (have_dir) {
@@ -1309,6 +1378,119 @@ done:
     return rc;
 }
 
+/* ---------------- pi fixed: the fixed-point executor vs float on a test set ---------------- */
+
+static int pi_fixed(int argc, char **argv) {
+    struct cli_opt o[] = {{"model", "CKPT", "masked or plain checkpoint", NULL, 0},
+                          {"data", "SET", "data set (default: the checkpoint's)", NULL, 0},
+                          {"data-dir", "DIR", "directory of the data set files", NULL, 0},
+                          {"max-test", "N", "only the first N test images (0 = all)", "0", 0},
+                          {"frac-bits", "F", "fixed-point fractional bits (8..16)", "12", 0},
+                          {"threads", "T", "OpenMP threads", NULL, 0},
+                          {"json", NULL, "one JSON object on stdout", NULL, 0},
+                          {NULL, NULL, NULL, NULL, 0}};
+    const char *cmd = "pi fixed";
+    int r = cli_parse(cmd, "--model CKPT [--data SET] [--max-test N] [--frac-bits F] [--json]", o, argc, argv, 3);
+    if (r) return r == 1 ? 0 : r;
+    int frac;
+    long maxn;
+    if (get_frac(cmd, o, &frac) || cli_int(cmd, o, "max-test", 0, 1 << 30, &maxn) ||
+        cli_threads(cmd, cli_str(o, "threads")))
+        return 2;
+    const char *path = cli_str(o, "model");
+    if (!path) {
+        cli_err(cmd, "--model CKPT is required");
+        return 2;
+    }
+    struct ar_net net;
+    struct ar_st st;
+    struct ar_pi_model m;
+    if (open_model(cmd, path, frac, 1, &net, &st, &m)) return 1;
+    int rc = 1;
+    struct ar_dataset te;
+    memset(&te, 0, sizeof te);
+    const int B = 64;
+    size_t in = ar_shape_numel(m.in_shape);
+    int K = m.classes;
+    float *xf = malloc(sizeof(float) * in * B);
+    int32_t *labels = malloc(sizeof(int32_t) * B);
+    uint64_t *x = malloc(8 * in * B), *lg = malloc(8 * (size_t)K * B);
+    struct ar_pi_fixed_stats *fst = calloc((size_t)m.n_ops, sizeof *fst);
+    char err[AR_ERR_LEN];
+    const char *set = cli_str(o, "data") ? cli_str(o, "data") : ar_st_meta(&st, "data.set");
+    if (!set) set = "fashion-mnist";
+    const char *ddir = cli_str(o, "data-dir");
+    struct ar_norm nm;
+    if (!xf || !labels || !x || !lg || !fst) {
+        cli_err(cmd, "out of memory");
+        goto done;
+    }
+    if (!strcmp(set, "random") && !ar_st_meta(&st, "data.mean")) random_norm(&nm, m.in_shape.c);
+    else if (cli_model_norm(cmd, &st, set, ddir, &nm)) goto done;
+    if (load_test_set(cmd, set, ddir, &m, maxn ? (int)maxn : 1000, &te) || check_shape(cmd, &te, &m)) goto done;
+    int N = maxn && maxn < te.n ? (int)maxn : te.n;
+    if (ar_net_plan(&net, B, 0, err)) {
+        cli_err(cmd, "%s", err);
+        goto done;
+    }
+    net.train_mode = 0;
+    int c_fix = 0, c_flt = 0, agree = 0, max_bits = 0;
+    double maxd = 0;
+    for (int s = 0; s < N; s += B) {
+        int c = N - s < B ? N - s : B;
+        if (make_inputs(cmd, &te, &nm, s, c, xf, labels)) goto done;
+        ar_pi_encode_input(x, xf, in * (size_t)c, frac);
+        if (ar_pi_fixed_run(&m, c, x, lg, fst, err)) {
+            cli_err(cmd, "%s", err);
+            goto done;
+        }
+        for (int i = 0; i < m.n_ops; i++)
+            if (fst[i].max_bits > max_bits) max_bits = fst[i].max_bits;
+        memcpy(net.input, xf, sizeof(float) * in * (size_t)c);
+        ar_net_forward(&net, c);
+        const float *fl = ar_net_logits(&net);
+        for (int i = 0; i < c; i++) {
+            int pf = ar_pi_argmax(lg + (size_t)i * K, K), pl = 0;
+            for (int k = 0; k < K; k++) {
+                if (fl[(size_t)i * K + k] > fl[(size_t)i * K + pl]) pl = k;
+                maxd = fmax(maxd, fabs(ar_fix_decode(lg[(size_t)i * K + k], frac) - fl[(size_t)i * K + k]));
+            }
+            c_fix += pf == labels[i];
+            c_flt += pl == labels[i];
+            agree += pf == pl;
+        }
+    }
+    if (cli_flag(o, "json")) {
+        json_t *j = json_object();
+        json_object_set_new(j, "model", json_string(path));
+        json_object_set_new(j, "data", json_string(set));
+        json_object_set_new(j, "n", json_integer(N));
+        json_object_set_new(j, "frac_bits", json_integer(frac));
+        json_object_set_new(j, "fixed_top1", json_real((double)c_fix / N));
+        json_object_set_new(j, "float_top1", json_real((double)c_flt / N));
+        json_object_set_new(j, "agree_float_top1", json_real((double)agree / N));
+        json_object_set_new(j, "max_logit_diff", json_real(maxd));
+        json_object_set_new(j, "max_magnitude_bits", json_integer(max_bits));
+        cli_print_json(j);
+    } else {
+        printf("%s on %s (%d images), f = %d: top-1 fixed point %.2f%%, float %.2f%%; same top-1 on %d (%.2f%%); "
+               "max |fixed - float| logit %.4g; largest value before a truncation 2^%d\n",
+               path, set, N, frac, 100.0 * c_fix / N, 100.0 * c_flt / N, agree, 100.0 * agree / N, maxd, max_bits);
+    }
+    rc = 0;
+done:
+    free(xf);
+    free(labels);
+    free(x);
+    free(lg);
+    free(fst);
+    ar_dataset_free(&te);
+    ar_pi_model_free(&m);
+    ar_net_free(&net);
+    ar_st_free(&st);
+    return rc;
+}
+
 /* ---------------- dispatch ---------------- */
 
 static void pi_usage(void) {
@@ -1317,6 +1499,7 @@ static void pi_usage(void) {
            "randomness, input-independent; semi-honest, no collusion — see docs/secure-inference.md)\n\n"
            "subcommands:\n"
            "  cost           analytic online/offline cost of a model, per layer\n"
+           "  fixed          the fixed-point executor (the MPC oracle) vs float inference on a test set\n"
            "  export-public  write the public part of a model (for the client and the dealer)\n"
            "  dealer         run the dealer (listens for the server and the client)\n"
            "  server         run the server with a model (listens for the client, connects to the dealer)\n"
@@ -1331,6 +1514,7 @@ int cmd_pi(int argc, char **argv) {
     }
     const char *s = argv[2];
     if (!strcmp(s, "cost")) return pi_cost(argc, argv);
+    if (!strcmp(s, "fixed")) return pi_fixed(argc, argv);
     if (!strcmp(s, "export-public")) return pi_export(argc, argv);
     if (!strcmp(s, "dealer")) return pi_dealer(argc, argv);
     if (!strcmp(s, "server")) return pi_server(argc, argv);

@@ -76,7 +76,7 @@ const struct ar_pi_link *ar_pi_link_preset(const char *name) {
 }
 
 double ar_pi_link_seconds(const struct ar_pi_link *l, const struct ar_cost *c) {
-    double t = (2.0 * c->rounds + c->oneway) * l->delay_s;
+    double t = ((double)c->rounds + (double)c->oneway) * l->delay_s;
     uint64_t big = c->p0_to_p1 > c->p1_to_p0 ? c->p0_to_p1 : c->p1_to_p0;
     if (l->bits_per_s > 0) t += 8.0 * (double)big / l->bits_per_s;
     return t;

@@ -28,8 +28,10 @@ struct ar_pi_link {
 };
 /* The OpenCheetah presets: lan = 3 Gbit/s, 0.15 ms; wan = 400 Mbit/s, 20 ms. NULL if unknown. */
 const struct ar_pi_link *ar_pi_link_preset(const char *name);
-/* Communication-only time estimate: rounds * 2 delay + one-way messages * delay +
- * the larger direction's bytes over the bandwidth (compute excluded). */
+/* Communication-only time estimate: (rounds + one-way messages) * delay + the
+ * larger direction's bytes over the bandwidth (compute excluded). A round is a
+ * full-duplex exchange: both parties send at once, so it costs one one-way delay
+ * when they are in step (an RTT only when one waits for the other's reply). */
 double ar_pi_link_seconds(const struct ar_pi_link *l, const struct ar_cost *c);
 
 #endif

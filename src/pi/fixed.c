@@ -51,6 +51,34 @@ static void track(struct ar_pi_fixed_stats *st, const uint64_t *v, size_t n) {
     st->max_bits = b;
 }
 
+/* Round-to-nearest truncation (ties up): sar(v + 2^(t-1), t). The parties' local
+ * truncation of shares is a stochastic rounding (floor + 1 with probability equal
+ * to the fractional part), whose mean is this value's, so rounding (rather than
+ * floor) keeps the MPC - fixed difference zero-mean; it stays within 1 LSB per
+ * truncation either way. */
+static inline uint64_t round_sar(uint64_t v, int t) { return t ? ar_ring_sar(v + ((uint64_t)1 << (t - 1)), t) : v; }
+
+static void round_sar_array(uint64_t *x, size_t n, int t) {
+    for (size_t i = 0; i < n; i++) x[i] = round_sar(x[i], t);
+}
+
+/* The mixed site with the truncation points of ar_mpc_act / ar_mpc_poly. */
+static void act_ref(uint64_t *y, const uint64_t *x, const uint8_t *mask, const uint64_t *coef, size_t N, size_t C,
+                    size_t HW, int f) {
+    size_t chw = C * HW;
+    for (size_t n = 0; n < N; n++)
+        for (size_t i = 0; i < chw; i++) {
+            uint64_t v = x[n * chw + i];
+            if (mask[i]) {
+                y[n * chw + i] = ar_ring_msb(v) ? 0 : v;
+                continue;
+            }
+            const uint64_t *c = coef + 3 * (i / HW);
+            uint64_t t = round_sar(v * v, f);
+            y[n * chw + i] = round_sar(c[0] * t + c[1] * v + (c[2] << f), f);
+        }
+}
+
 static void maxpool_ref(uint64_t *y, const uint64_t *x, int N, int C, int H, int W, int k, int stride) {
     int OH = (H - k) / stride + 1, OW = (W - k) / stride + 1;
     for (int nc = 0; nc < N * C; nc++)
@@ -112,7 +140,7 @@ int ar_pi_fixed_run(const struct ar_pi_model *m, int N, const uint64_t *x, uint6
             ar_ring_conv2d(out, in, op->w, col, &cs);
             ar_ring_add_bias(out, op->bias, (size_t)N, (size_t)cs.oc, nout / ((size_t)N * (size_t)cs.oc));
             track(st, out, nout);
-            ar_ring_sar_array(out, nout, op->trunc);
+            round_sar_array(out, nout, op->trunc);
             break;
         }
         case AR_PI_ACT: {
@@ -127,7 +155,7 @@ int ar_pi_fixed_run(const struct ar_pi_model *m, int N, const uint64_t *x, uint6
                 }
             }
             if (op->mask)
-                ar_ring_act_ref(out, in, op->mask, op->coef, (size_t)N, (size_t)op->c, (size_t)op->hw, f);
+                act_ref(out, in, op->mask, op->coef, (size_t)N, (size_t)op->c, (size_t)op->hw, f);
             else
                 ar_ring_relu_ref(out, in, n);
             break;

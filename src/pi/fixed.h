@@ -1,11 +1,12 @@
 /* Plaintext fixed-point executor of a compiled model (pi/model.h): the oracle of
  * secure inference. It performs exactly the ring arithmetic of the MPC executor
  * (pi/mpc.h) on plaintext values — the same folded weights, the same truncation
- * points, the same ring kernels — with one difference: a truncation here is the
- * exact floor sar(v, t), while the parties' local truncation of shares gives
- * sar(v, t) + {0, 1} (and, with probability <= 2^(lx+1-64) per element for
- * |v| < 2^lx, a wrap error). docs/secure-inference.md derives the resulting
- * tolerance between the two executors. */
+ * points, the same ring kernels — with one difference: a truncation here rounds to
+ * nearest, sar(v + 2^(t-1), t), while the parties' local truncation of shares is a
+ * stochastic rounding, sar(v, t) + {0, 1} with mean v / 2^t (and, with probability
+ * <= 2^(lx+1-64) per element for |v| < 2^lx, a wrap error). Each truncation thus
+ * differs by at most 1 LSB, with zero mean; docs/secure-inference.md discusses the
+ * resulting tolerance between the two executors. */
 #ifndef AR_PI_FIXED_H
 #define AR_PI_FIXED_H
 
