@@ -339,7 +339,7 @@ static int pi_cost(int argc, char **argv) {
     double macs = 0;
     for (int i = 0; i < m.n_ops; i++) {
         struct ar_cost c = ar_pi_cost_op(&m, i, N);
-        uint64_t b = c.p0_to_p1 + c.p1_to_p0, pb = 16 * (uint64_t)ar_pi_op_polys(&m, i) * (uint64_t)N;
+        uint64_t b = c.p0_to_p1 + c.p1_to_p0, pb = ar_pi_op_poly_bytes(&m, i, N);
         if (m.ops[i].kind == AR_PI_LINEAR) lin_b += b;
         if (m.ops[i].kind == AR_PI_ACT || m.ops[i].kind == AR_PI_MAXPOOL) {
             poly_b += pb;
@@ -1241,7 +1241,7 @@ static int pi_local(int argc, char **argv) {
         if (i == m.n_ops) ag.reveal_b += b;
         else if (m.ops[i].kind == AR_PI_LINEAR) ag.lin_b += b;
         else {
-            uint64_t pb = 16 * (uint64_t)ar_pi_op_polys(&m, i) * (uint64_t)N;
+            uint64_t pb = ar_pi_op_poly_bytes(&m, i, N);
             ag.poly_b += pb;
             ag.relu_b += b - pb;
         }

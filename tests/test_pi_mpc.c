@@ -73,6 +73,16 @@ static void check_costs(const struct ar_pi_model *m, const struct run *r, int n,
             c = ar_pi_cost_op(m, i, rest);
             ar_cost_add(&t, &c);
         }
+        struct ar_cost off = ar_pi_cost_op_offline(m, i, batch), toff = {0};
+        for (int k = 0; k < full; k++) ar_cost_add(&toff, &off);
+        if (rest) {
+            off = ar_pi_cost_op_offline(m, i, rest);
+            ar_cost_add(&toff, &off);
+        }
+        const struct ar_meas *o0 = &r->res[0].offline[i];
+        CHECK_MSG(o0->recv == toff.p1_to_p0 && o0->sent == 0 && o0->oneway == toff.oneway && o0->rounds == 0,
+                  "op %d offline: recv %llu/%llu oneway %llu/%u", i, (unsigned long long)o0->recv,
+                  (unsigned long long)toff.p1_to_p0, (unsigned long long)o0->oneway, toff.oneway);
         struct ar_meas p0 = r->res[0].online[i], d = r->res[2].online[i];
         p0.dealer_bytes += r->res[0].offline[i].dealer_bytes;
         d.dealer_bytes += r->res[2].offline[i].dealer_bytes;
@@ -174,5 +184,32 @@ AR_TEST(pi_mpc_rejects_other_public_model) {
     CHECK(ar_pi_run_local(&m, &pub, 1, x, y, &o, NULL, err) == AR_ERR_MISMATCH && strstr(err, "hash"));
     ar_pi_model_free(&m);
     ar_pi_model_free(&pub);
+    ar_net_free(&net);
+}
+
+/* All-quadratic sites fed by linear ops: P1's half of the opening goes offline, so
+ * online each site is one one-way P0 -> P1 message of 8 B per element. */
+AR_TEST(pi_mpc_all_quadratic_sites_are_one_way) {
+    char err[AR_ERR_LEN] = "";
+    struct ar_net net;
+    REQUIRE_OK(tp_build(&net, tp_net_b, 1, 0.0, 2, 400, err), err);
+    struct ar_pi_model m, pub;
+    struct run r;
+    const int n = 2;
+    if (run_both(&net, 12, n, 1, 400, &m, &pub, &r) == AR_OK) {
+        CHECK(m.relu_count == 0);
+        CHECK_MSG((double)ar_pi_max_diff(r.want, r.got, (size_t)(n * m.classes)) <= r.bound, "beyond the bound");
+        for (int i = 0; i < m.n_ops; i++) {
+            if (m.ops[i].kind != AR_PI_ACT) continue;
+            const struct ar_meas *o = &r.res[0].online[i];
+            size_t el = (size_t)m.ops[i].c * (size_t)m.ops[i].hw;
+            CHECK(m.ops[i].open_offline);
+            CHECK_MSG(o->rounds == 0 && o->oneway == (uint64_t)n && o->sent == 8 * el * n && o->recv == 0,
+                      "%s: rounds %llu oneway %llu sent %llu recv %llu", m.ops[i].name, (unsigned long long)o->rounds,
+                      (unsigned long long)o->oneway, (unsigned long long)o->sent, (unsigned long long)o->recv);
+        }
+        check_costs(&m, &r, n, 1);
+    }
+    run_free(&r, &m, &pub);
     ar_net_free(&net);
 }

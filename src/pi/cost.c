@@ -21,6 +21,11 @@ size_t ar_pi_op_polys(const struct ar_pi_model *m, int i) {
     return op->kind == AR_PI_ACT ? (size_t)op->c * (size_t)op->hw - op->n_relu : 0;
 }
 
+uint64_t ar_pi_op_poly_bytes(const struct ar_pi_model *m, int i, int N) {
+    if (i >= m->n_ops || m->ops[i].kind != AR_PI_ACT) return 0;
+    return (m->ops[i].open_offline ? 8u : 16u) * (uint64_t)ar_pi_op_polys(m, i) * (uint64_t)N;
+}
+
 struct ar_cost ar_pi_cost_op(const struct ar_pi_model *m, int i, int N) {
     struct ar_cost c = {0};
     AR_ASSERT(i >= 0 && i <= m->n_ops);
@@ -34,7 +39,7 @@ struct ar_cost ar_pi_cost_op(const struct ar_pi_model *m, int i, int N) {
     }
     case AR_PI_ACT: {
         size_t nr = (size_t)N * op->n_relu, np = (size_t)N * ar_pi_op_polys(m, i);
-        return ar_cost_act(nr, np);
+        return op->open_offline ? ar_cost_act_online_pre(nr, np) : ar_cost_act(nr, np);
     }
     case AR_PI_MAXPOOL: {
         size_t oh = (size_t)((op->ph - op->k) / op->stride + 1), ow = (size_t)((op->pw - op->k) / op->stride + 1);
@@ -42,6 +47,13 @@ struct ar_cost ar_pi_cost_op(const struct ar_pi_model *m, int i, int N) {
     }
     default: return c;
     }
+}
+
+struct ar_cost ar_pi_cost_op_offline(const struct ar_pi_model *m, int i, int N) {
+    struct ar_cost c = {0};
+    if (i < m->n_ops && m->ops[i].kind == AR_PI_ACT && m->ops[i].open_offline)
+        c = ar_cost_act_offline((size_t)N * ar_pi_op_polys(m, i));
+    return c;
 }
 
 struct ar_cost ar_pi_cost_total(const struct ar_pi_model *m, int N) {

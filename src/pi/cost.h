@@ -12,6 +12,9 @@
 /* Online cost of op `i` (i == m->n_ops: the reveal) for an inference of N images.
  * dealer_to_p0 includes the linear layers' offline material (ar_mpc_linear_pre). */
 struct ar_cost ar_pi_cost_op(const struct ar_pi_model *m, int i, int N);
+/* Offline P0 <-> P1 traffic of op i (P1's half of the quadratics' opening of an ACT
+ * op with open_offline; zero otherwise). */
+struct ar_cost ar_pi_cost_op_offline(const struct ar_pi_model *m, int i, int N);
 /* Sum over every op and the reveal. */
 struct ar_cost ar_pi_cost_total(const struct ar_pi_model *m, int N);
 /* One-time per session: F = W - B of every linear op (P0 -> P1). */
@@ -19,6 +22,9 @@ struct ar_cost ar_pi_cost_setup(const struct ar_pi_model *m);
 /* ReLUs and quadratic elements of op i per image (0 unless ACT / MAXPOOL). */
 size_t ar_pi_op_relus(const struct ar_pi_model *m, int i);
 size_t ar_pi_op_polys(const struct ar_pi_model *m, int i);
+/* Online bytes (both ways) of op i's quadratics for N images: 16 per quadratic, 8 when
+ * P1's half of the opening is offline. The rest of an ACT op's bytes are ReLU bytes. */
+uint64_t ar_pi_op_poly_bytes(const struct ar_pi_model *m, int i, int N);
 
 /* A link for latency estimates: one-way delay and bandwidth. */
 struct ar_pi_link {

@@ -59,6 +59,7 @@ static int new_value(struct ar_pi_model *m, struct ar_shape s, uint64_t div) {
     v->w = s.w;
     v->numel = ar_shape_numel(s);
     v->div = div;
+    v->producer = m->n_ops - 1;
     return m->n_values++;
 }
 
@@ -202,6 +203,7 @@ static int emit_act(const struct ar_net *net, const struct ar_pi_compile_opts *o
     const float *poly = o->polys ? o->polys[site] : NULL;
     if (!poly) return ar_errf(err, AR_ERR_ARG, "%s: site has quadratic elements but no polynomial", l->name);
     op->n_relu = ones;
+    op->open_offline = vin->producer >= 0 && m->ops[vin->producer].kind == AR_PI_LINEAR;
     op->mask = malloc(chw);
     op->coef = malloc(3 * (size_t)op->c * sizeof *op->coef);
     if (!op->mask || !op->coef) return ar_errf(err, AR_ERR_NOMEM, "%s: out of memory", l->name);
@@ -271,7 +273,8 @@ static void model_hash(struct ar_pi_model *m) {
         const int64_t f[] = {op->kind,     op->n_in,     op->in[0],   op->in[1],     op->out,  op->cs.n,
                              op->cs.c,     op->cs.h,     op->cs.w,    op->cs.oc,     op->cs.kh, op->cs.kw,
                              op->cs.stride, op->cs.pad,  op->trunc,   op->bn_affine, op->c,    op->hw,
-                             op->ph,       op->pw,       op->k,       op->stride,    op->global, op->mask != NULL};
+                             op->ph,       op->pw,       op->k,       op->stride,    op->global, op->mask != NULL,
+                             op->open_offline};
         for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) hash_u64(&st, (uint64_t)f[k]);
         crypto_generichash_update(&st, (const uint8_t *)op->name, strlen(op->name) + 1);
         if (op->mask) {

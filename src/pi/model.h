@@ -51,6 +51,7 @@ struct ar_pi_value {
     int c, h, w;
     size_t numel; /* per image */
     uint64_t div; /* the ring value is div times the real tensor (sum pooling); 1 elsewhere */
+    int producer; /* index of the op that writes it (-1: the network input) */
 };
 
 struct ar_pi_op {
@@ -70,6 +71,9 @@ struct ar_pi_op {
     uint8_t *mask;  /* (c * hw): 1 = ReLU; NULL = every element is a ReLU */
     uint64_t *coef; /* (c, 3) {c2, c1, c0} at scale f; NULL when mask is NULL */
     size_t n_relu;  /* ReLUs per image (the rest are quadratics) */
+    int open_offline; /* quadratics whose input is a linear op's output: P1's share is known
+                         before the query, so its half of their opening is sent offline
+                         (ar_mpc_act_pre) */
     /* SUMPOOL / MAXPOOL: input (c, ph, pw); window k x k, stride; global = whole plane */
     int ph, pw, k, stride, global;
 };

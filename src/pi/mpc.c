@@ -18,11 +18,13 @@ void ar_pi_mpc_free(struct ar_pi_mpc *e) {
     for (int i = 0; i < m->n_ops; i++) {
         if (e->F) free(e->F[i]);
         if (e->pre) ar_linear_pre_free(&e->pre[i]);
+        if (e->apre) ar_act_pre_free(&e->apre[i]);
     }
     if (e->val)
         for (int v = 1; v < m->n_values; v++) free(e->val[v]);
     free(e->F);
     free(e->pre);
+    free(e->apre);
     free(e->val);
     memset(e, 0, sizeof *e);
 }
@@ -41,8 +43,9 @@ int ar_pi_mpc_init(struct ar_pi_mpc *e, struct ar_party *p, const struct ar_pi_m
     int rc = AR_OK;
     e->F = calloc((size_t)m->n_ops, sizeof *e->F);
     e->pre = calloc((size_t)m->n_ops, sizeof *e->pre);
+    e->apre = calloc((size_t)m->n_ops, sizeof *e->apre);
     e->val = calloc((size_t)m->n_values, sizeof *e->val);
-    if (!e->F || !e->pre || !e->val) {
+    if (!e->F || !e->pre || !e->apre || !e->val) {
         rc = ar_errf(err, AR_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -95,7 +98,8 @@ static int walk(struct ar_pi_mpc *e, int N, const uint64_t *x, uint64_t *logits,
         }
         case AR_PI_ACT:
             if (op->mask)
-                rc = ar_mpc_act(p, id, (size_t)N, (size_t)op->c, (size_t)op->hw, op->mask, op->coef, in, out, err);
+                rc = ar_mpc_act_with_pre(p, id, (size_t)N, (size_t)op->c, (size_t)op->hw, op->mask, op->coef, in, out,
+                                         op->open_offline ? &e->apre[i] : NULL, err);
             else
                 rc = ar_mpc_relu(p, id, (size_t)N * (size_t)op->c * (size_t)op->hw, in, out, NULL, err);
             break;
@@ -134,6 +138,27 @@ int ar_pi_mpc_infer(struct ar_pi_mpc *e, int N, const uint64_t *x, uint64_t *log
         rc = ar_mpc_linear_pre(p, (uint32_t)i, &cs, e->F[i], &e->pre[i], err);
         if (rc) ar_errprefix(err, rc, "%s", op->name);
     }
+    /* P1's half of the quadratics' opening, for sites fed by a linear op: its share of
+     * the input is that op's output share, conv(A1, F) + C1 truncated, known now */
+    for (int i = 0; i < m->n_ops && !rc; i++) {
+        const struct ar_pi_op *op = &m->ops[i];
+        if (op->kind != AR_PI_ACT || !op->open_offline) continue;
+        const int prod = m->values[op->in[0]].producer;
+        size_t n = (size_t)N * (size_t)op->c * (size_t)op->hw;
+        uint64_t *x1 = NULL;
+        if (p->role == AR_ROLE_P1) {
+            AR_ASSERT(e->pre[prod].y1 && e->pre[prod].n_out == n);
+            if (!(x1 = alloc_u64(n))) {
+                rc = ar_errf(err, AR_ERR_NOMEM, "%s: out of memory", op->name);
+                break;
+            }
+            memcpy(x1, e->pre[prod].y1, n * sizeof *x1);
+            ar_ring_trunc_share_array(x1, n, 1, m->ops[prod].trunc);
+        }
+        rc = ar_mpc_act_pre(p, (uint32_t)i, (size_t)N, (size_t)op->c, (size_t)op->hw, op->mask, x1, &e->apre[i], err);
+        free(x1);
+        if (rc) ar_errprefix(err, rc, "%s", op->name);
+    }
     /* Barrier: the online phase starts when both parties have finished their offline
      * part, so that its timing is not the other party's precomputation (1 byte each
      * way, outside every op's measurement). */
@@ -145,7 +170,10 @@ int ar_pi_mpc_infer(struct ar_pi_mpc *e, int N, const uint64_t *x, uint64_t *log
     double t1 = ar__now();
     if (!rc) rc = walk(e, N, x, logits, err);
     double t2 = ar__now();
-    for (int i = 0; i < m->n_ops; i++) ar_linear_pre_free(&e->pre[i]);
+    for (int i = 0; i < m->n_ops; i++) {
+        ar_linear_pre_free(&e->pre[i]);
+        ar_act_pre_free(&e->apre[i]);
+    }
     e->last_offline_s = t1 - t0;
     e->last_online_s = t2 - t1;
     return rc;

@@ -6,7 +6,8 @@
  * Per session: ar_pi_mpc_init runs the one-time setup of every linear op (P0 sends
  * F = W - B to P1). Per inference of N images: (offline) every linear op's
  * input-independent part — P1 precomputes its output share, the dealer streams
- * P0's correlation — then (online) the walk: LINEAR by weight-mask reuse (one
+ * P0's correlation — and, for sites fed by a linear op, P1's half of the
+ * quadratics' opening (its input share is already known); then (online) the walk: LINEAR by weight-mask reuse (one
  * one-way P1 -> P0 message), ACT with the site's public mask and coefficients (only
  * the ReLU positions run a comparison; the quadratics' opening rides in the same
  * first round), ADD and SUMPOOL locally, MAXPOOL by a ReLU tournament, and the
@@ -32,7 +33,8 @@ struct ar_pi_mpc {
     const struct ar_pi_model *m;
     int batch;                  /* largest N per inference */
     uint64_t **F;               /* P1: per op, F = W - B of a linear op */
-    struct ar_linear_pre *pre;  /* per op */
+    struct ar_linear_pre *pre;  /* per op (LINEAR) */
+    struct ar_act_pre *apre;    /* per op (ACT with open_offline) */
     uint64_t **val;             /* per value: shares for `batch` images (P0, P1) */
     double last_offline_s, last_online_s;
 };
