@@ -307,23 +307,47 @@ static void print_cost_table(const struct ar_pi_model *m, int N) {
 
 static int pi_cost(int argc, char **argv) {
     struct cli_opt o[] = {{"model", "FILE", "masked or plain checkpoint, or a public model file", NULL, 0},
+                          {"arch", "NAME", "or an architecture (every site all-ReLU)", NULL, 0},
+                          {"data", "SET", "data set that fixes input shape and classes (with --arch)", "cifar10", 0},
                           {"frac-bits", "F", "fixed-point fractional bits (8..16; a public file has its own)", "12", 0},
                           {"n", "N", "images per inference", "1", 0},
                           {"json", NULL, "one JSON object on stdout", NULL, 0},
                           {NULL, NULL, NULL, NULL, 0}};
     const char *cmd = "pi cost";
-    int r = cli_parse(cmd, "--model FILE [--n N] [--json]", o, argc, argv, 3);
+    int r = cli_parse(cmd, "(--model FILE | --arch NAME [--data SET]) [--n N] [--json]", o, argc, argv, 3);
     if (r) return r == 1 ? 0 : r;
-    const char *path = cli_str(o, "model");
+    const char *path = cli_str(o, "model"), *arch = cli_str(o, "arch");
     int frac;
     long n;
     if (get_frac(cmd, o, &frac) || cli_int(cmd, o, "n", 1, 1 << 20, &n)) return 2;
-    if (!path) {
-        cli_err(cmd, "--model FILE is required");
+    if (!path && !arch) {
+        cli_err(cmd, "--model FILE is required (or --arch NAME)");
         return 2;
     }
     struct ar_pi_model m;
-    if (is_public_file(path)) {
+    if (!path) {
+        const struct set_info *si = cli_set_info(cli_str(o, "data"));
+        char err[AR_ERR_LEN], *text;
+        if (!si) {
+            cli_err(cmd, "--data: unknown data set '%s' (known: %s)", cli_str(o, "data"), cli_set_names());
+            return 2;
+        }
+        if (ar_arch_text(arch, &text, err)) {
+            cli_err(cmd, "--arch: %s", err);
+            return 1;
+        }
+        struct ar_net net;
+        struct ar_net_opts no = {.in_shape = {si->c, si->h, si->w}, .classes = si->classes};
+        int rc = ar_net_build(&net, text, arch, &no, err);
+        free(text);
+        if (!rc) rc = ar_pi_compile_net(&net, frac, 0, &m, err);
+        ar_net_free(&net);
+        if (rc) {
+            cli_err(cmd, "%s", err);
+            return 1;
+        }
+        path = arch;
+    } else if (is_public_file(path)) {
         if (load_public(cmd, path, &m, NULL)) return 1;
     } else {
         struct ar_net net;

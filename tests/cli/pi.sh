@@ -19,6 +19,9 @@ kept=$($A info --model $MASKED --json | json relu_total)
     ok "pi cost: relu_count equals the model's kept ReLUs ($kept)" || bad "pi cost relu_count" "$(cat "$T/cost.json")"
 $A pi cost --model $PLAIN | grep -q "rounds + " && ok "pi cost text table" || bad "pi cost text"
 expect_fail "pi cost without --model" "--model FILE is required" $A pi cost
+out=$($A pi cost --arch resnet18_in --data cifar10 --json)
+echo "$out" | json relu_count | grep -qx 491520 && [ "$(echo "$out" | json rounds)" = 128 ] &&
+    ok "pi cost --arch resnet18_in: 491520 ReLUs, 16 sites x 8 rounds" || bad "pi cost --arch" "$out"
 expect_fail "pi unknown subcommand" "unknown subcommand 'nope'" $A pi nope
 
 # --- fixed point vs float on a trained model ---
