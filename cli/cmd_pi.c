@@ -293,6 +293,8 @@ static int check_shape(const char *cmd, const struct ar_dataset *te, const struc
 static void print_cost_table(const struct ar_pi_model *m, int N) {
     printf("%-34s %-8s %9s %9s %12s %12s %6s %4s %12s %10s\n", "layer", "kind", "relus", "quads", "P0->P1 B",
            "P1->P0 B", "rounds", "1way", "dealer B", "MMAC");
+    size_t tr = 0, tq = 0;
+    double tm = 0;
     for (int i = 0; i <= m->n_ops; i++) {
         struct ar_cost c = ar_pi_cost_op(m, i, N);
         const char *name = i < m->n_ops ? m->ops[i].name : "(logits to the client)";
@@ -302,7 +304,14 @@ static void print_cost_table(const struct ar_pi_model *m, int N) {
         printf("%-34.34s %-8s %9zu %9zu %12llu %12llu %6u %4u %12llu %10.1f\n", name, kind, r, q,
                (unsigned long long)c.p0_to_p1, (unsigned long long)c.p1_to_p0, c.rounds, c.oneway,
                (unsigned long long)c.dealer_to_p0, macs);
+        tr += r;
+        tq += q;
+        tm += macs;
     }
+    struct ar_cost t = ar_pi_cost_total(m, N);
+    printf("%-34s %-8s %9zu %9zu %12llu %12llu %6u %4u %12llu %10.1f\n", "total", "", tr, tq,
+           (unsigned long long)t.p0_to_p1, (unsigned long long)t.p1_to_p0, t.rounds, t.oneway,
+           (unsigned long long)t.dealer_to_p0, tm);
 }
 
 static int pi_cost(int argc, char **argv) {
@@ -1355,6 +1364,10 @@ static int pi_local(int argc, char **argv) {
                    (double)(p0->dealer_bytes + res[0].offline[i].dealer_bytes) / inf, 1e3 * p0->seconds / inf,
                    1e3 * p1->seconds / inf);
         }
+        printf("%-34s %-8s %8zu %8zu %11.0f %11.0f %6.0f %4.0f %11.0f %9.2f %9.2f\n", "total", "",
+               m.relu_count * (size_t)batch, m.poly_count * (size_t)batch, (double)t0.sent / inf, (double)t0.recv / inf,
+               (double)t0.rounds / inf, (double)t0.oneway / inf, (double)dealer_b / inf, 1e3 * t0.seconds / inf,
+               1e3 * ar_pi_result_total(&res[1]).seconds / inf);
         printf("\n%s on %s: %d images, %zu ReLUs + %zu quadratics per image, f = %d, link %s%s\n", path, set, N,
                m.relu_count, m.poly_count, frac, link, !strcmp(shaping, "relay") ? " (userspace relay)" : !strcmp(shaping, "netem") ? " (tc netem)" : "");
         printf("top-1: MPC %.2f%%, fixed point %.2f%%, float %.2f%%\n", 100.0 * c_mpc / N, 100.0 * c_fix / N,

@@ -137,10 +137,13 @@ int ar_relay_run(int lfd, const char *host, int port, const struct ar_relay_opts
     memset(st, 0, sizeof *st);
     size_t maxq = o->max_queue ? o->max_queue : (size_t)64 << 20;
     struct pollfd pa = {lfd, POLLIN, 0};
-    int pr;
-    do {
-        pr = poll(&pa, 1, o->accept_timeout_ms > 0 ? o->accept_timeout_ms : 10000);
-    } while (pr < 0 && errno == EINTR && !*stop);
+    int pr = 0, waited = 0, limit = o->accept_timeout_ms > 0 ? o->accept_timeout_ms : 10000;
+    while (!*stop && waited < limit) { /* in slices, so that *stop is seen */
+        pr = poll(&pa, 1, 200);
+        if (pr > 0 || (pr < 0 && errno != EINTR)) break;
+        waited += 200;
+    }
+    if (*stop) return ar_errf(err, AR_ERR_NET, "relay: stopped");
     if (pr <= 0) return ar_errf(err, AR_ERR_TIMEOUT, "relay: no connection to forward");
     int a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), b = -1;
     if (a < 0) return ar_errf(err, AR_ERR_NET, "relay: accept failed: %s", strerror(errno));
