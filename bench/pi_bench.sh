@@ -44,7 +44,8 @@ for m in all 12k; do
         "+ $(json oneway < "$c") one-way, dealer $(json dealer_bytes < "$c") B, setup $(json setup_bytes < "$c") B"
     for net in none lan wan; do
         l="$OUT/local_${m}_$net.json"
-        echo "  --net $net ($(json shaping < "$l")): $(json online_seconds_per_inference < "$l") s online per inference," \
+        echo "  --net $net ($(json shaping < "$l")): online per inference median $(json online_seconds_median < "$l") s," \
+            "min $(json online_seconds_min < "$l") s, mean $(json online_seconds_per_inference < "$l") s," \
             "client offline $(json offline_seconds < "$l") s total, MPC=fixed top-1 $(json agree_fixed_top1 < "$l")," \
             "logits within tolerance $(json agree_fixed < "$l"), max diff $(json max_diff_lsb < "$l") LSB," \
             "measured online $(json online_bytes < "$l") B for $N"

@@ -153,6 +153,9 @@ static int write_report(const char *cmd, const char *path, const struct ar_pi_re
         json_array_append_new(on, meas_json(&r->online[i]));
         json_array_append_new(off, meas_json(&r->offline[i]));
     }
+    json_t *each = json_array();
+    for (int i = 0; r->online_each && i < r->inferences; i++) json_array_append_new(each, json_real(r->online_each[i]));
+    json_object_set_new(j, "online_each", each);
     json_object_set_new(j, "online", on);
     json_object_set_new(j, "offline", off);
     if (logits) {
@@ -199,6 +202,11 @@ static int read_report(const char *cmd, const char *path, int n_ids, struct ar_p
         r->offline_s = jd(j, "offline_s");
         r->setup_s = jd(j, "setup_s");
         r->total_s = jd(j, "total_s");
+        json_t *each = json_object_get(j, "online_each");
+        if (json_is_array(each) && (int)json_array_size(each) == r->inferences && r->inferences > 0 &&
+            (r->online_each = calloc((size_t)r->inferences, sizeof *r->online_each)))
+            for (int i = 0; i < r->inferences; i++)
+                r->online_each[i] = json_number_value(json_array_get(each, (size_t)i));
     }
     if (!bad && logits) {
         json_t *a = json_object_get(j, "logits");
@@ -1002,6 +1010,11 @@ static void rm_tree(const char *dir, const char *const *files, int nf) {
     rmdir(dir);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 struct agg {
     uint64_t relu_b, poly_b, lin_b, reveal_b;
 };
@@ -1280,6 +1293,13 @@ static int pi_local(int argc, char **argv) {
         }
     }
     double rounds = (double)t0.rounds / res[0].inferences, oneway = (double)t0.oneway / res[0].inferences;
+    double med_s = res[1].online_s / res[1].inferences, min_s = med_s;
+    if (res[1].online_each) {
+        qsort(res[1].online_each, (size_t)res[1].inferences, sizeof(double), cmp_double);
+        min_s = res[1].online_each[0];
+        int k = res[1].inferences;
+        med_s = k % 2 ? res[1].online_each[k / 2] : 0.5 * (res[1].online_each[k / 2 - 1] + res[1].online_each[k / 2]);
+    }
     uint64_t online_b = t0.sent + t0.recv;
     size_t mp_relus = 0;
     for (int i = 0; i < m.n_ops; i++)
@@ -1322,6 +1342,8 @@ static int pi_local(int argc, char **argv) {
         json_object_set_new(j, "setup_bytes", json_integer((json_int_t)res[0].setup.sent));
         json_object_set_new(j, "online_seconds", json_real(res[1].online_s));
         json_object_set_new(j, "online_seconds_per_inference", json_real(res[1].online_s / res[1].inferences));
+        json_object_set_new(j, "online_seconds_median", json_real(med_s));
+        json_object_set_new(j, "online_seconds_min", json_real(min_s));
         json_object_set_new(j, "offline_seconds", json_real(res[1].offline_s));
         json_object_set_new(j, "server_online_seconds", json_real(res[0].online_s));
         json_object_set_new(j, "setup_seconds", json_real(res[0].setup_s));
@@ -1376,10 +1398,10 @@ static int pi_local(int argc, char **argv) {
                "fixed point vs float: same top-1 on %d/%d\n",
                (unsigned long long)tol, agree, N, (unsigned long long)maxd, agree_top1, N, flt_agree, N);
         printf("online per inference: %.3f MB (ReLU %.3f, quadratic %.3f, linear %.3f, logits %.4f), %.0f rounds + "
-               "%.0f one-way, %.3f s at the client\n",
+               "%.0f one-way, %.3f s at the client (median %.3f, min %.3f)\n",
                (double)online_b / inf / MB, (double)ag.relu_b / inf / MB, (double)ag.poly_b / inf / MB,
                (double)ag.lin_b / inf / MB, (double)ag.reveal_b / inf / MB, rounds, oneway,
-               res[1].online_s / res[1].inferences);
+               res[1].online_s / res[1].inferences, med_s, min_s);
         printf("offline per inference: dealer -> server %.3f MB, client precompute %.3f s; one-time setup %.3f MB "
                "(F = W - B) in %.2f s\n",
                (double)dealer_b / inf / MB, res[1].offline_s / res[1].inferences, (double)res[0].setup.sent / MB,

@@ -185,6 +185,7 @@ void ar_pi_result_free(struct ar_pi_result *r) {
     if (!r) return;
     free(r->online);
     free(r->offline);
+    free(r->online_each);
     memset(r, 0, sizeof *r);
 }
 
@@ -232,7 +233,9 @@ int ar_pi_party_run(struct ar_party *p, const struct ar_pi_model *m, int n, int 
     memset(&e, 0, sizeof e);
     int rc;
     double t0 = ar__now(), online = 0, offline = 0, setup;
-    int inferences = 0;
+    int inferences = 0, total_inf = (n + batch - 1) / batch;
+    double *each = calloc((size_t)total_inf, sizeof *each);
+    if (!each) return ar_errf(err, AR_ERR_NOMEM, "out of memory");
     AR_TRY(ar_party_setup(p, err));
     AR_TRY(ar_pi_mpc_init(&e, p, m, batch < n ? batch : n, err));
     setup = ar__now() - t0;
@@ -244,7 +247,7 @@ int ar_pi_party_run(struct ar_party *p, const struct ar_pi_model *m, int n, int 
                                err));
         online += e.last_online_s;
         offline += e.last_offline_s;
-        inferences++;
+        each[inferences++] = e.last_online_s;
     }
     AR_TRY(ar_party_finish(p, err));
     if (res) {
@@ -255,10 +258,14 @@ int ar_pi_party_run(struct ar_party *p, const struct ar_pi_model *m, int n, int 
         res->offline_s = offline;
         res->setup_s = setup;
         res->total_s = ar__now() - t0;
+        res->online_each = each;
+        each = NULL;
     }
+    free(each);
     ar_pi_mpc_free(&e);
     return AR_OK;
 fail:
+    free(each);
     ar_pi_mpc_free(&e);
     if (res) ar_pi_result_free(res);
     return rc;

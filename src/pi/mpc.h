@@ -58,6 +58,7 @@ struct ar_pi_result {
     int inferences, images;
     double online_s, offline_s, setup_s; /* wall time, summed over inferences */
     double total_s;                      /* the whole session, connection excluded */
+    double *online_each;                 /* online wall time of each inference (inferences entries) */
 };
 void ar_pi_result_free(struct ar_pi_result *r);
 /* Sum of the online measurements over every id. */
