@@ -13,6 +13,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_replace(int argc, char **argv);
+int cmd_pi(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 /* Shared by train-like commands. */
