@@ -209,6 +209,7 @@ int cmd_train(int argc, char **argv) {
         {"momentum", "M", "SGD momentum", "0.9", 0},
         {"nesterov", NULL, "Nesterov momentum", NULL, 0},
         {"wd", "WD", "weight decay", "5e-4", 0},
+        {"clip-grad", "N", "clip the global gradient L2 norm to N (0 = off)", "0", 0},
         {"schedule", "NAME", "cosine | step | const", "cosine", 0},
         {"step-size", "N", "step schedule: epochs between decays", "30", 0},
         {"gamma", "G", "step schedule: decay factor", "0.1", 0},
@@ -231,13 +232,14 @@ int cmd_train(int argc, char **argv) {
     struct ar_train_opts to;
     ar_train_opts_default(&to);
     long epochs = 10, batch = 128, seed = 1, step_size = 30, warmup = 0, max_train = 0, max_test = 0;
-    double lr = 0.1, lr_min = 0, momentum = 0.9, wd = 5e-4, gamma = 0.1;
+    double lr = 0.1, lr_min = 0, momentum = 0.9, wd = 5e-4, gamma = 0.1, clip = 0;
     if (cli_int(cmd, o, "epochs", 1, 100000, &epochs) || cli_int(cmd, o, "batch", 1, 65536, &batch) ||
         cli_int(cmd, o, "seed", 0, 0x7fffffffL, &seed) || cli_int(cmd, o, "step-size", 1, 100000, &step_size) ||
         cli_int(cmd, o, "warmup", 0, 100000, &warmup) || cli_int(cmd, o, "max-train", 0, 1L << 30, &max_train) ||
         cli_int(cmd, o, "max-test", 0, 1L << 30, &max_test) || cli_float(cmd, o, "lr", 0, 100, &lr) ||
         cli_float(cmd, o, "lr-min", 0, 100, &lr_min) || cli_float(cmd, o, "momentum", 0, 1, &momentum) ||
-        cli_float(cmd, o, "wd", 0, 1, &wd) || cli_float(cmd, o, "gamma", 0, 10, &gamma))
+        cli_float(cmd, o, "wd", 0, 1, &wd) || cli_float(cmd, o, "gamma", 0, 10, &gamma) ||
+        cli_float(cmd, o, "clip-grad", 0, 1e9, &clip))
         return 2;
     const char *optim = cli_str(o, "optim"), *sched = cli_str(o, "schedule");
     if (strcmp(optim, "sgd") && strcmp(optim, "adam")) {
@@ -306,6 +308,7 @@ int cmd_train(int argc, char **argv) {
     to.momentum = (float)momentum;
     to.nesterov = cli_flag(o, "nesterov");
     to.wd = (float)wd;
+    to.clip_norm = (float)clip;
     to.sched = (struct ar_sched){.kind = (enum ar_sched_kind)sk,
                                  .epochs = (int)epochs,
                                  .lr_min = (float)lr_min,
@@ -325,8 +328,9 @@ int cmd_train(int argc, char **argv) {
     ar_norm_format(&nm, 1, std, sizeof std);
     snprintf(settings, sizeof settings,
              "{\"epochs\": %ld, \"batch\": %ld, \"lr\": %g, \"lr_min\": %g, \"optim\": \"%s\", \"momentum\": %g, "
-             "\"nesterov\": %d, \"wd\": %g, \"schedule\": \"%s\", \"seed\": %ld, \"augment\": \"%s\"}",
-             epochs, batch, lr, lr_min, optim, momentum, to.nesterov, wd, sched, seed, cli_str(o, "augment"));
+             "\"nesterov\": %d, \"wd\": %g, \"clip_grad\": %g, \"schedule\": \"%s\", \"seed\": %ld, "
+             "\"augment\": \"%s\"}",
+             epochs, batch, lr, lr_min, optim, momentum, to.nesterov, wd, clip, sched, seed, cli_str(o, "augment"));
     const char *meta[] = {"autorep.arch_name", arch,  "data.set", set, "data.mean", mean, "data.std", std,
                           "autorep.train",     settings, NULL};
     to.meta = meta;

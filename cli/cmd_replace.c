@@ -47,6 +47,7 @@ int cmd_replace(int argc, char **argv) {
         {"lr", "LR", "search learning rate of the weights (Adam)", "1e-3", 0},
         {"lr-gate", "LR", "search learning rate of the gates (Adam; default max(1e-3, 3/steps))", NULL, 0},
         {"ft-lr", "LR", "fine-tuning learning rate (SGD)", "1e-3", 0},
+        {"ft-clip-grad", "N", "fine-tuning: clip the global gradient L2 norm to N (0 = off)", "5", 0},
         {"lookahead", "K", "Lookahead every K steps (0 = off)", "0", 0},
         {"batch", "B", "mini-batch size", "128", 0},
         {"augment", "KIND", "auto | none | crop | flip | crop+flip", "auto", 0},
@@ -84,7 +85,7 @@ int cmd_replace(int argc, char **argv) {
     ar_replace_opts_default(&ro, m);
     long epochs = ro.epochs, ft = 0, la = 0, batch = 128, seed = 1, max_train = 0, max_test = 0;
     double lambda = ro.lambda, thr = ro.threshold, kt = 4, kw = 1, lr = ro.lr, lrg = 0, ftlr = ro.ft_lr,
-           s2 = -1;
+           s2 = -1, ftclip = ro.ft_clip;
     if (cli_int(cmd, o, "epochs", 0, 100000, &epochs) || cli_int(cmd, o, "finetune-epochs", 0, 100000, &ft) ||
         cli_int(cmd, o, "lookahead", 0, 1000000, &la) || cli_int(cmd, o, "batch", 1, 65536, &batch) ||
         cli_int(cmd, o, "seed", 0, 0x7fffffffL, &seed) || cli_int(cmd, o, "max-train", 0, 1L << 30, &max_train) ||
@@ -92,6 +93,7 @@ int cmd_replace(int argc, char **argv) {
         cli_float(cmd, o, "threshold", 0, 10, &thr) || cli_float(cmd, o, "kd-temp", 1e-3, 1e3, &kt) ||
         cli_float(cmd, o, "kd-weight", 0, 1e3, &kw) || cli_float(cmd, o, "lr", 0, 10, &lr) ||
         cli_float(cmd, o, "lr-gate", 1e-9, 10, &lrg) || cli_float(cmd, o, "ft-lr", 0, 10, &ftlr) ||
+        cli_float(cmd, o, "ft-clip-grad", 0, 1e9, &ftclip) ||
         cli_float(cmd, o, "scale-x2", 1e-6, 1e3, &s2))
         return 2;
     if (epochs == 0 && (m == AR_METHOD_AUTOREP || ft == 0)) {
@@ -133,6 +135,7 @@ int cmd_replace(int argc, char **argv) {
     ro.lr = (float)lr;
     ro.lr_gate = (float)lrg;
     ro.ft_lr = (float)ftlr;
+    ro.ft_clip = (float)ftclip;
     ro.lookahead_k = (int)la;
     ro.batch = (int)batch;
     ro.seed = (uint64_t)seed;
@@ -196,11 +199,12 @@ int cmd_replace(int argc, char **argv) {
     snprintf(settings, sizeof settings,
              "{\"method\": \"%s\", \"budget\": %zu, \"relu_total\": %zu, \"epochs\": %ld, \"finetune_epochs\": %ld, "
              "\"lambda\": %g, \"threshold\": %g, \"poly\": \"%s\", \"dapa\": \"%s\", \"scale_x2\": %g, "
-             "\"kd_temp\": %g, \"kd_weight\": %g, \"lr\": %g, \"lr_gate\": %g, \"ft_lr\": %g, \"lookahead\": %ld, "
+             "\"kd_temp\": %g, \"kd_weight\": %g, \"lr\": %g, \"lr_gate\": %g, \"ft_lr\": %g, \"ft_clip_grad\": %g, "
+             "\"lookahead\": %ld, "
              "\"batch\": %ld, \"seed\": %ld, \"base\": \"%s\"}",
              method, ro.budget, total, epochs, ft, lambda, thr,
              ro.poly == AR_POLY_QUAD ? "quad" : ro.poly == AR_POLY_LINEAR ? "linear" : "identity", dapa,
-             (double)ro.scale_x2, kt, kw, lr, lrg, ftlr, la, batch, seed, model);
+             (double)ro.scale_x2, kt, kw, lr, lrg, ftlr, ftclip, la, batch, seed, model);
     const char *meta[] = {"autorep.arch_name", archbuf, "data.set", set,        "data.mean",        mean,
                           "data.std",          stdv,    "autorep.replace", settings, "autorep.budget", budget,
                           NULL};

@@ -354,3 +354,49 @@ AR_TEST(budget_hinge_is_zero_at_or_under_budget) {
     net.site_ctx = NULL;
     ar_net_free(&net);
 }
+
+/* Gradient clipping: one plain SGD step (no momentum, no decay, constant lr) moves the
+ * parameters by exactly lr * clip in L2 norm when the raw gradient is larger, and by
+ * lr * |g| (unclipped) when the bound is loose. */
+AR_TEST(gradient_clipping_bounds_the_step) {
+    char err[AR_ERR_LEN];
+    struct ar_dataset tr;
+    synth(&tr, 32, 5);
+    struct ar_norm nm;
+    ar_norm_from_data(&nm, &tr);
+    double moved[2];
+    long clipped[2];
+    const float clip[2] = {1e-3f, 1e9f};
+    for (int k = 0; k < 2; k++) {
+        struct ar_net net;
+        struct ar_net_opts no = {.in_shape = {1, 8, 8}, .classes = 2};
+        REQUIRE_OK(ar_net_build(&net, tiny_cfg, "tiny", &no, err), err);
+        REQUIRE_OK(ar_net_plan(&net, 32, 1, err), err);
+        ar_net_init_params(&net, 3);
+        float *before = malloc(sizeof(float) * net.n_params);
+        REQUIRE(before);
+        memcpy(before, net.params, sizeof(float) * net.n_params);
+        struct ar_train_opts o;
+        ar_train_opts_default(&o);
+        o.epochs = 1;
+        o.batch = 32;
+        for (int g = 0; g < AR_OPT_GROUPS; g++) o.lr[g] = 0.5f;
+        o.momentum = 0;
+        o.wd = 0;
+        o.sched.kind = AR_SCHED_CONST;
+        o.clip_norm = clip[k];
+        struct ar_train_result res;
+        REQUIRE_OK(ar_train_run(&net, &tr, NULL, &nm, &o, NULL, &res, err), err);
+        double ss = 0;
+        for (size_t i = 0; i < net.n_params; i++) ss += ((double)net.params[i] - before[i]) * (net.params[i] - before[i]);
+        moved[k] = sqrt(ss);
+        clipped[k] = res.clipped_steps;
+        free(before);
+        ar_net_free(&net);
+    }
+    CHECK_EQ_INT(clipped[0], 1);
+    CHECK_EQ_INT(clipped[1], 0);
+    CHECK_MSG(fabs(moved[0] - 0.5 * 1e-3) < 1e-6, "clipped step moved %g, want %g", moved[0], 0.5e-3);
+    CHECK_MSG(moved[1] > 10 * moved[0], "unclipped step moved only %g", moved[1]);
+    ar_dataset_free(&tr);
+}

@@ -582,6 +582,9 @@ void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m) {
     o->lr_min = 1e-5f;
     o->ft_lr = 1e-3f;
     o->ft_wd = 5e-4f;
+    /* not in the official code: one bad batch made SGD fine-tuning of a 99%-quadratic
+     * resnet20 collapse to chance (docs/autorep.md) */
+    o->ft_clip = 5.0f;
     o->lookahead_alpha = 0.5f;
     o->batch = 128;
     o->seed = 1;
@@ -790,6 +793,7 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         to.momentum = 0.9f;
         to.lr[0] = o->ft_lr;
         to.wd = o->ft_wd;
+        to.clip_norm = o->ft_clip;
         to.sched = (struct ar_sched){.kind = AR_SCHED_COSINE, .epochs = ft_epochs, .lr_min = 0};
         to.seed = o->seed + 1;
         to.aug = o->aug;

@@ -53,6 +53,7 @@ struct ar_replace_opts {
     int finetune_epochs; /* fine-tuning epochs with masks frozen (SNL adds the search epochs it did not need) */
     float lr, lr_gate, lr_min; /* search (Adam); lr_gate 0 = ar_replace_default_gate_lr */
     float ft_lr, ft_wd;        /* fine-tune (SGD, momentum 0.9) */
+    float ft_clip;             /* fine-tune global gradient-norm clip (0 = off) */
     int lookahead_k;           /* 0 = off */
     float lookahead_alpha;
     int batch;    /* global batch (split across MPI ranks) */

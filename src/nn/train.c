@@ -40,6 +40,21 @@ void ar_train_opts_default(struct ar_train_opts *o) {
     o->stage = "train";
 }
 
+/* Global-norm gradient clipping over every parameter gradient (after any MPI
+ * reduction, so all ranks scale alike). Returns 1 if the gradients were scaled. */
+static int clip_grads(struct ar_net *net, float max_norm) {
+    double ss = 0;
+    const float *g = net->grads;
+#pragma omp parallel for reduction(+ : ss) schedule(static)
+    for (size_t i = 0; i < net->n_params; i++) ss += (double)g[i] * g[i];
+    double norm = sqrt(ss);
+    if (!(norm > max_norm)) return 0; /* a non-finite norm is caught by the loss check */
+    float f = (float)(max_norm / norm);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < net->n_params; i++) net->grads[i] *= f;
+    return 1;
+}
+
 void ar_norm_from_data(struct ar_norm *nm, const struct ar_dataset *ds) {
     memset(nm, 0, sizeof *nm);
     nm->c = ds->c < AR_MAX_CH ? ds->c : AR_MAX_CH;
@@ -352,7 +367,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
                 if (perm[i] < N) perm[k++] = perm[i];
         }
         double t0 = now_s(), sum_loss = 0, parts[4] = {0};
-        long hits = 0;
+        long hits = 0, clipped = 0;
         for (int s = 0; s < steps; s++) {
             for (int g = 0; g < AR_OPT_GROUPS; g++)
                 opt.lr[g] = ar_sched_lr(&o->sched, o->lr[g], epoch, (double)(s + 1) / steps);
@@ -378,6 +393,10 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
             if (kill_step == s && epoch == start) raise(SIGKILL); /* fault injection (tests only) */
             if (R > 1) ar_dist_sum_f(net->grads, net->n_params);
             if (h && h->after_backward) h->after_backward(h->ctx, net);
+            if (o->clip_norm > 0 && clip_grads(net, o->clip_norm)) {
+                clipped++;
+                res->clipped_steps++;
+            }
             ar_optim_step(&opt, net);
             if (h && h->after_step) h->after_step(h->ctx, net);
             sum_loss += loss;
@@ -440,6 +459,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
                     test ? res->val_loss : -1.0, test ? res->val_top1 : -1.0, train_s, steps * B / train_s);
             for (int k = 0; k < 4; k++)
                 if (h && h->part_names[k]) fprintf(log, ", \"%s\": %.6f", h->part_names[k], parts[k] / steps);
+            if (o->clip_norm > 0) fprintf(log, ", \"clipped_steps\": %ld", clipped);
             fprintf(log, "%s%s}\n", extra[0] ? ", " : "", extra);
             fflush(log);
         }

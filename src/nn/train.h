@@ -57,6 +57,7 @@ struct ar_train_opts {
     enum ar_optim_kind optim;
     float momentum, wd;
     int nesterov;
+    float clip_norm;         /* > 0: scale gradients so their global L2 norm is at most this */
     struct ar_sched sched;
     uint64_t seed;
     struct ar_augment aug;
@@ -77,6 +78,7 @@ struct ar_train_result {
     double train_loss, train_top1, val_loss, val_top1;
     double best_val_top1;
     double seconds, images_per_s;
+    long clipped_steps; /* steps of this call whose gradient norm was clipped */
 };
 
 /* Defaults: SGD lr 0.1 momentum 0.9 wd 5e-4, cosine, crop 0 flip 0, seed 1. */
