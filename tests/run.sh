@@ -14,6 +14,7 @@ f=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 if [ -n "$cli" ]; then
     for t in "$dir"/cli/*.sh; do
         [ -e "$t" ] || continue
+        [ "$(basename "$t")" = lib.sh ] && continue # shared helpers, sourced by the others
         AUTOREP="$cli" sh "$t" | tee "$log"
         cp=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
         cf=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
