@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, train + replace + private inference demo
 #   make bench      speed benchmarks (bench/), compared with PyTorch when installed
 #   make check-asan the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS (fuzz/README.md)
 #   make golden     regenerate tests/golden with PyTorch (needs python3-torch)
 
 CC      ?= gcc
@@ -88,8 +89,68 @@ bench: setup
 golden:
 	/usr/bin/python3 tools/gen_golden.py tests/golden
 
+# ---- fuzzing (fuzz/README.md): libFuzzer targets built with clang + ASan + UBSan ----
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_DIR     := build-fuzz
+FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
+FUZZ_CFLAGS   = -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc -Icli -I$(FUZZ_DIR)/gen $(FUZZ_SAN)
+FUZZ_LIBS    := -ldnnl -lsodium -ljansson -lz -lm -pthread
+
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+# The library with coverage instrumentation (fuzzer-no-link) and the sanitizers, no MPI
+# (a nested make of this Makefile with BUILD=build-fuzz builds it).
+ifneq ($(BUILD),$(FUZZ_DIR))
+$(FUZZ_DIR)/libautorep.a: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR) CC=$(FUZZ_CC) MPI=0 \
+	    OPT="-O1 -Wno-pass-failed -fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_DIR)/libautorep.a
+endif
+
+# The CLI option tables, extracted from cli/*.c so the args target fuzzes the real ones.
+$(FUZZ_DIR)/gen/cli_tables.h: $(CLI_SRC) fuzz/gen_cli_tables.sh
+	@mkdir -p $(dir $@)
+	fuzz/gen_cli_tables.sh $(CLI_SRC) > $@
+
+$(FUZZ_DIR)/fuzz_args: fuzz/fuzz_args.c cli/args.c $(FUZZ_DIR)/gen/cli_tables.h fuzz/fuzz_util.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_args.c cli/args.c
+
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(FUZZ_DIR)/libautorep.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -fopenmp -o $@ $< $(FUZZ_DIR)/libautorep.a $(FUZZ_LIBS)
+
+# Run every target (or FUZZ_TARGETS) for FUZZ_SECONDS on one core: the committed seeds
+# in fuzz/corpus/T plus what earlier runs found (build-fuzz/corpus/T). Crash inputs
+# land in build-fuzz/crashes/; the first crash stops the run with a non-zero exit.
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes; \
+	    opts=""; [ -f fuzz/$$t.options ] && opts=$$(cat fuzz/$$t.options); \
+	    [ -f fuzz/$$t.dict ] && opts="$$opts -dict=fuzz/$$t.dict"; \
+	    echo "== $$t: $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/crashes/$$t- $$opts $(FUZZ_FLAGS) \
+	        $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t 2> $(FUZZ_DIR)/$$t.log \
+	        || { tail -n 60 $(FUZZ_DIR)/$$t.log; echo "$$t: FAILED (input in $(FUZZ_DIR)/crashes/)"; exit 1; }; \
+	    grep -E "stat::number_of_executed_units|cov:" $(FUZZ_DIR)/$$t.log | tail -n 2; \
+	done
+
+# Regenerate the committed seed corpora (fuzz/gen_seeds.c) with the normal build.
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/fuzz_gen_seeds
+	$(BUILD)/fuzz_gen_seeds fuzz/corpus
+
+$(BUILD)/fuzz_gen_seeds: fuzz/gen_seeds.c fuzz/mpc_walk.h $(BUILD)/libautorep.a
+	$(CC) $(CFLAGS) -Ifuzz -o $@ $< $(BUILD)/libautorep.a $(LDFLAGS) $(LDLIBS)
+
+.PHONY: FORCE
+FORCE:
+
 clean:
-	rm -rf $(BUILD) build-asan autorep
+	rm -rf $(BUILD) build-asan build-fuzz autorep
 
 -include $(DEPS)
 
