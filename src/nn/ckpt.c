@@ -3,10 +3,13 @@
 #include "ckpt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/assert.h"
 
@@ -44,8 +47,19 @@ int ar_arch_text(const char *name, char **text, char *err) {
         return ar_errf(err, AR_ERR_ARG, "unknown architecture '%s' (built in: %s; or give a path to a .cfg file)",
                        name, list);
     }
-    FILE *f = fopen(name, "rb");
-    if (!f) return ar_errf(err, AR_ERR_IO, "%s: %s", name, strerror(errno));
+    /* O_NONBLOCK + regular-file check: a FIFO or device must not hang or stream forever */
+    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return ar_errf(err, AR_ERR_IO, "%s: %s", name, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ar_errf(err, AR_ERR_IO, "%s: not a regular file", name);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return ar_errf(err, AR_ERR_NOMEM, "%s: %s", name, strerror(errno));
+    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {
