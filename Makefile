@@ -113,7 +113,9 @@ FUZZ_CFLAGS   = -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc -Icli -I$(
 FUZZ_LIBS    := -ldnnl -lsodium -ljansson -lz -lm -pthread
 
 .PHONY: fuzz-build
-fuzz-build: $(FUZZ_BINS)
+fuzz-build:
+	@scripts/setup.sh --fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 
 # The library with coverage instrumentation (fuzzer-no-link) and the sanitizers, no MPI
 # (a nested make of this Makefile with BUILD=build-fuzz builds it).
@@ -131,13 +133,13 @@ $(FUZZ_DIR)/gen/cli_tables.h: $(CLI_SRC) fuzz/gen_cli_tables.sh
 $(FUZZ_DIR)/fuzz_args: fuzz/fuzz_args.c cli/args.c $(FUZZ_DIR)/gen/cli_tables.h fuzz/fuzz_util.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_args.c cli/args.c
 
-$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(FUZZ_DIR)/libautorep.a
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h fuzz/mpc_walk.h $(FUZZ_DIR)/libautorep.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -fopenmp -o $@ $< $(FUZZ_DIR)/libautorep.a $(FUZZ_LIBS)
 
 # Run every target (or FUZZ_TARGETS) for FUZZ_SECONDS on one core: the committed seeds
 # in fuzz/corpus/T plus what earlier runs found (build-fuzz/corpus/T). Crash inputs
 # land in build-fuzz/crashes/; the first crash stops the run with a non-zero exit.
-fuzz: $(FUZZ_BINS)
+fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes; \
 	    opts=""; [ -f fuzz/$$t.options ] && opts=$$(cat fuzz/$$t.options); \
