@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "common.h"
 #include "layers/layer_util.h"
+#include "nn/dist.h"
 
 static const char *type_name(const struct ar_layer *l) { return l->ops->name; }
 
@@ -220,6 +221,7 @@ int cmd_train(int argc, char **argv) {
         {"max-train", "N", "use only the first N training images", "0", 0},
         {"max-test", "N", "validate on the first N test images", "0", 0},
         {"threads", "T", "OpenMP threads", NULL, 0},
+        {"sync-bn", NULL, "under mpirun: batch statistics over all ranks", NULL, 0},
         {"quiet", NULL, "no progress bar", NULL, 0},
         {NULL, NULL, NULL, NULL, 0}};
     int r = cli_parse("train", "--arch NAME --data SET [options]", o, argc, argv, 2);
@@ -283,10 +285,15 @@ int cmd_train(int argc, char **argv) {
     struct ar_norm nm;
     ar_norm_from_data(&nm, &tr);
     struct ar_net_opts no = {.in_shape = {tr.c, tr.h, tr.w}, .classes = tr.classes};
-    if (ar_net_build(&net, text, arch, &no, err) || ar_net_plan(&net, (int)batch, 1, err)) {
+    if (batch % ar_dist_size()) {
+        cli_err(cmd, "--batch %ld is not divisible by the %d MPI ranks", batch, ar_dist_size());
+        goto done;
+    }
+    if (ar_net_build(&net, text, arch, &no, err) || ar_net_plan(&net, (int)batch / ar_dist_size(), 1, err)) {
         cli_err(cmd, "%s", err);
         goto done;
     }
+    net.sync_bn = cli_flag(o, "sync-bn");
     ar_net_init_params(&net, (uint64_t)seed);
     if (ensure_parent_dir(out) || ensure_parent_dir(logp)) {
         cli_err(cmd, "cannot create the directory of %s: %s", out, strerror(errno));
@@ -312,7 +319,7 @@ int cmd_train(int argc, char **argv) {
     to.out = out;
     to.log = logp;
     to.resume = cli_flag(o, "resume");
-    to.progress = !cli_flag(o, "quiet");
+    to.progress = !cli_flag(o, "quiet") && ar_dist_rank() == 0;
     char mean[256], std[256], settings[1024];
     ar_norm_format(&nm, 0, mean, sizeof mean);
     ar_norm_format(&nm, 1, std, sizeof std);
@@ -323,6 +330,9 @@ int cmd_train(int argc, char **argv) {
     const char *meta[] = {"autorep.arch_name", arch,  "data.set", set, "data.mean", mean, "data.std", std,
                           "autorep.train",     settings, NULL};
     to.meta = meta;
+    if (to.progress && ar_dist_size() > 1)
+        fprintf(stderr, "data-parallel over %d MPI ranks (%ld images per rank per step%s)\n", ar_dist_size(),
+                batch / ar_dist_size(), net.sync_bn ? ", synchronised batch norm" : "");
     if (to.progress)
         fprintf(stderr, "training %s on %s: %d train / %d test images %dx%dx%d, %zu parameters, %zu ReLUs, batch %ld\n",
             arch, set, max_train && max_train < tr.n ? (int)max_train : tr.n,
@@ -333,7 +343,8 @@ int cmd_train(int argc, char **argv) {
         cli_err(cmd, "%s", err);
         goto done;
     }
-    fprintf(stderr, "done: %d epochs in %.1f s (%.0f img/s); test top-1 %.2f%%; model %s, log %s\n",
+    if (ar_dist_rank() == 0)
+        fprintf(stderr, "done: %d epochs in %.1f s (%.0f img/s); test top-1 %.2f%%; model %s, log %s\n",
             res.epochs_done, res.seconds, res.images_per_s, 100 * res.val_top1, out, logp);
     rc = 0;
 done:

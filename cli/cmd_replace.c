@@ -9,6 +9,7 @@
 #include "autorep/replace.h"
 #include "commands.h"
 #include "common.h"
+#include "nn/dist.h"
 
 /* "12900", "12.9k", "2%" (of total) */
 static int parse_budget(const char *v, size_t total, size_t *out) {
@@ -55,6 +56,7 @@ int cmd_replace(int argc, char **argv) {
         {"log", "FILE", "JSONL log (default: CKPT with .jsonl)", NULL, 0},
         {"resume", NULL, "continue an interrupted run with the same --out", NULL, 0},
         {"threads", "T", "OpenMP threads", NULL, 0},
+        {"sync-bn", NULL, "under mpirun: batch statistics over all ranks", NULL, 0},
         {"quiet", NULL, "no progress bar", NULL, 0},
         {"json", NULL, "print the result as one JSON object", NULL, 0},
         {NULL, NULL, NULL, NULL, 0}};
@@ -135,7 +137,8 @@ int cmd_replace(int argc, char **argv) {
     ro.seed = (uint64_t)seed;
     ro.max_train = (int)max_train;
     ro.max_test = (int)max_test;
-    ro.progress = !cli_flag(o, "quiet");
+    ro.progress = !cli_flag(o, "quiet") && ar_dist_rank() == 0;
+    ro.sync_bn = cli_flag(o, "sync-bn");
     ro.resume = cli_flag(o, "resume");
 
     /* read the baseline once for its ReLU total, data set and architecture name */
@@ -208,7 +211,7 @@ int cmd_replace(int argc, char **argv) {
         cli_err(cmd, "%s", err);
         goto done;
     }
-    if (cli_flag(o, "json")) {
+    if (cli_flag(o, "json") && ar_dist_rank() == 0) {
         json_t *j = json_object();
         json_object_set_new(j, "method", json_string(method));
         json_object_set_new(j, "out", json_string(out));
@@ -223,7 +226,8 @@ int cmd_replace(int argc, char **argv) {
         json_object_set_new(j, "seconds", json_real(res.seconds));
         cli_print_json(j);
     }
-    fprintf(stderr,
+    if (ar_dist_rank() == 0)
+        fprintf(stderr,
             "done in %.0f s: %zu of %zu ReLUs kept (budget %zu); top-1 %.2f%% (baseline %.2f%%); model %s, log %s\n",
             res.seconds, res.relu_count, res.relu_total, ro.budget, 100 * res.top1, 100 * res.base_top1, out, logp);
     rc = 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "nn/dist.h"
 
 static void usage(void) {
     printf("autorep — train CNNs, replace ReLUs under a budget, run them under secure inference\n\n"
@@ -16,7 +17,20 @@ static void usage(void) {
            "  replace   keep at most a budget of ReLUs (AutoReP or SNL), replacing the rest by polynomials\n");
 }
 
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv) {
+    if (ar_dist_init(&argc, &argv)) {
+        fprintf(stderr, "autorep: MPI initialisation failed\n");
+        return 1;
+    }
+    int rc = dispatch(argc, argv);
+    if (rc && ar_dist_size() > 1) ar_dist_abort(rc); /* never leave the other ranks waiting */
+    ar_dist_finalize();
+    return rc;
+}
+
+static int dispatch(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage();
         return argc < 2 ? 2 : 0;

@@ -70,15 +70,15 @@ static void bn_golden(const char *file) {
     float *rm0 = copyf(rm, (size_t)c), *rv0 = copyf(rv, (size_t)c);
     float *y = copyf(NULL, nx), *dx = copyf(NULL, nx), *mean = copyf(NULL, (size_t)c), *rstd = copyf(NULL, (size_t)c),
           *dg = copyf(NULL, (size_t)c), *db = copyf(NULL, (size_t)c);
-    ar_bn_forward_train(y, mean, rstd, rm, rv, x, gm, bt, n, c, hw, 0.1f, 1e-5f);
+    ar_bn_forward_train(y, mean, rstd, rm, rv, x, gm, bt, n, c, hw, 0.1f, 1e-5f, 0);
     CHECK_CLOSE("bn y", y, golden_f32(&g, "y", NULL), nx, ATOL, RTOL);
     CHECK_CLOSE("bn running_mean", rm, golden_f32(&g, "running_mean_out", NULL), (size_t)c, 1e-6, 1e-5);
     CHECK_CLOSE("bn running_var", rv, golden_f32(&g, "running_var_out", NULL), (size_t)c, 1e-6, 1e-5);
-    ar_bn_backward(dx, 0, dg, db, golden_f32(&g, "dy", NULL), x, mean, rstd, gm, n, c, hw);
+    ar_bn_backward(dx, 0, dg, db, golden_f32(&g, "dy", NULL), x, mean, rstd, gm, n, c, hw, NULL);
     CHECK_CLOSE("bn dx", dx, golden_f32(&g, "dx", NULL), nx, ATOL, RTOL);
     CHECK_CLOSE("bn dweight", dg, golden_f32(&g, "dweight", NULL), (size_t)c, ATOL, RTOL);
     CHECK_CLOSE("bn dbias", db, golden_f32(&g, "dbias", NULL), (size_t)c, ATOL, RTOL);
-    ar_bn_forward_eval(y, x, gm, bt, rm0, rv0, n, c, hw, 1e-5f);
+    ar_bn_forward_eval(y, x, gm, bt, rm0, rv0, n, c, hw, 1e-5f, 0);
     CHECK_CLOSE("bn eval y", y, golden_f32(&g, "y_eval", NULL), nx, ATOL, RTOL);
     free(rm), free(rv), free(rm0), free(rv0), free(y), free(dx), free(mean), free(rstd), free(dg), free(db);
     ar_st_free(&g);
@@ -227,7 +227,7 @@ static void bn_fwd(void *vc, const double *v, double *y) {
     struct bn_ctx *c = vc;
     double mean[8], rstd[8], rm[8] = {0}, rv[8] = {0};
     const double *x = c->wrt == 0 ? v : c->x, *g = c->wrt == 1 ? v : c->g, *b = c->wrt == 2 ? v : c->b;
-    ar_bn_forward_train_f64(y, mean, rstd, rm, rv, x, g, b, c->n, c->c, c->hw, 0.1, 1e-5);
+    ar_bn_forward_train_f64(y, mean, rstd, rm, rv, x, g, b, c->n, c->c, c->hw, 0.1, 1e-5, 0);
 }
 
 AR_TEST(fd_batchnorm_double) {
@@ -236,8 +236,8 @@ AR_TEST(fd_batchnorm_double) {
     enum { N = 3, C = 4, HW = 5, L = N * C * HW };
     double x[L], g[C], b[C], y[L], r[L], dx[L], dg[C], db[C], mean[C], rstd[C], rm[C] = {0}, rv[C] = {0};
     fill_normal(x, L, &rng), fill_normal(g, C, &rng), fill_normal(b, C, &rng), fill_normal(r, L, &rng);
-    ar_bn_forward_train_f64(y, mean, rstd, rm, rv, x, g, b, N, C, HW, 0.1, 1e-5);
-    ar_bn_backward_f64(dx, 0, dg, db, r, x, mean, rstd, g, N, C, HW);
+    ar_bn_forward_train_f64(y, mean, rstd, rm, rv, x, g, b, N, C, HW, 0.1, 1e-5, 0);
+    ar_bn_backward_f64(dx, 0, dg, db, r, x, mean, rstd, g, N, C, HW, NULL);
     struct bn_ctx c = {N, C, HW, 0, x, g, b};
     fd_check("bn dx", bn_fwd, &c, x, L, L, r, dx, NULL);
     c.wrt = 1;

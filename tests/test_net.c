@@ -88,40 +88,49 @@ AR_TEST(cfg_errors_name_file_and_line) {
     }
 }
 
-/* The lifetime-based memory plan must not change any result: a net whose tensors
- * all get their own memory computes bit-identical logits and gradients. */
-AR_TEST(memory_plan_reuse_changes_nothing) {
+/* The lifetime-based memory plan must not change any result (bit-identical to a
+ * plan where every tensor has its own memory), and the batch norm + ReLU fusion
+ * must agree with the separate layers up to float summation order. */
+static void run_resnet20(struct ar_net *n, int reuse, int fuse, float *logits, float *grads, float *state) {
     char err[AR_ERR_LEN];
-    struct ar_net a, b;
-    REQUIRE_OK(build_arch(&a, "resnet20", (struct ar_shape){3, 12, 12}, 7, err), err);
-    REQUIRE_OK(build_arch(&b, "resnet20", (struct ar_shape){3, 12, 12}, 7, err), err);
-    b.plan_no_reuse = 1;
-    REQUIRE_OK(ar_net_plan(&a, 4, 1, err), err);
-    REQUIRE_OK(ar_net_plan(&b, 4, 1, err), err);
+    REQUIRE_OK(build_arch(n, "resnet20", (struct ar_shape){3, 12, 12}, 7, err), err);
+    n->plan_no_reuse = !reuse;
+    n->plan_no_fuse = !fuse;
+    REQUIRE_OK(ar_net_plan(n, 4, 1, err), err);
+    ar_net_init_params(n, 3);
+    struct ar_rng r;
+    ar_rng_seed(&r, 77, 9, 0);
+    for (int i = 0; i < 4 * 3 * 144; i++) n->input[i] = (float)ar_rng_normal(&r);
+    int32_t lab[4] = {1, 6, 0, 3};
+    n->train_mode = 1;
+    ar_net_forward(n, 4);
+    memcpy(logits, ar_net_logits(n), sizeof(float) * 28); /* dead once the loss is taken */
+    ar_softmax_xent(ar_net_dlogits(n), 1.0f, ar_net_logits(n), lab, 4, 7, NULL);
+    ar_net_backward(n, 4);
+    memcpy(grads, n->grads, sizeof(float) * n->n_params);
+    memcpy(state, n->state, sizeof(float) * n->n_state);
+}
+
+AR_TEST(memory_plan_and_fusion_change_nothing) {
+    struct ar_net a, b, c;
+    static float la[28], lb[28], lc[28], ga[400000], gb[400000], gc[400000], sa[4096], sb[4096], sc[4096];
+    run_resnet20(&a, 1, 0, la, ga, sa);
+    REQUIRE(a.n_params <= 400000 && a.n_state <= 4096);
+    run_resnet20(&b, 0, 0, lb, gb, sb);
+    run_resnet20(&c, 1, 1, lc, gc, sc);
     size_t sum = 0;
     for (int i = 0; i < a.n_layers; i++) sum += 2 * 4 * ar_shape_numel(a.layers[i].out);
     CHECK_MSG(a.act_len < sum / 2, "arena %zu floats is not much smaller than the %zu of all tensors", a.act_len, sum);
     CHECK(b.act_len >= sum);
-    ar_net_init_params(&a, 3);
-    ar_net_init_params(&b, 3);
-    struct ar_rng r;
-    ar_rng_seed(&r, ar_test_seed(), 9, 0);
-    for (int i = 0; i < 4 * 3 * 144; i++) a.input[i] = b.input[i] = (float)ar_rng_normal(&r);
-    int32_t lab[4] = {1, 6, 0, 3};
-    struct ar_net *nets[2] = {&a, &b};
-    float logits[2][28]; /* logits are dead once the loss is taken: copy them */
-    for (int k = 0; k < 2; k++) {
-        nets[k]->train_mode = 1;
-        ar_net_forward(nets[k], 4);
-        memcpy(logits[k], ar_net_logits(nets[k]), sizeof logits[k]);
-        ar_softmax_xent(ar_net_dlogits(nets[k]), 1.0f, ar_net_logits(nets[k]), lab, 4, 7, NULL);
-        ar_net_backward(nets[k], 4);
-    }
-    CHECK(memcmp(logits[0], logits[1], sizeof logits[0]) == 0);
-    CHECK(memcmp(a.grads, b.grads, sizeof(float) * a.n_params) == 0);
-    CHECK(memcmp(a.state, b.state, sizeof(float) * a.n_state) == 0);
+    CHECK(memcmp(la, lb, sizeof la) == 0);
+    CHECK(memcmp(ga, gb, sizeof(float) * a.n_params) == 0);
+    CHECK(memcmp(sa, sb, sizeof(float) * a.n_state) == 0);
+    CHECK_CLOSE("fused logits", lc, la, 28, 1e-6, 1e-5);
+    CHECK_CLOSE("fused grads", gc, ga, a.n_params, 1e-6, 1e-4);
+    CHECK_CLOSE("fused statistics", sc, sa, a.n_state, 1e-6, 1e-5);
     ar_net_free(&a);
     ar_net_free(&b);
+    ar_net_free(&c);
 }
 
 static int tiny_net(struct ar_net *net, int batch, int training, char *err) {
@@ -335,4 +344,29 @@ AR_TEST(schedules) {
     CHECK(fabsf(ar_sched_lr(&w, 1.0f, 1, 1.0) - 1.0f) < 1e-6f);
     CHECK(fabsf(ar_sched_lr(&w, 1.0f, 5, 0.1) - 1.0f) < 1e-6f);
     CHECK(ar_sched_parse("cosine") == AR_SCHED_COSINE && ar_sched_parse("bogus") == -1);
+}
+
+/* Inference convs cache their reordered weights; ar_net_params_changed drops the
+ * cache, so new parameter values are used. */
+AR_TEST(inference_weight_cache_follows_parameter_changes) {
+    char err[AR_ERR_LEN];
+    struct ar_net a, b;
+    REQUIRE_OK(build_arch(&a, "resnet20", (struct ar_shape){3, 8, 8}, 5, err), err);
+    REQUIRE_OK(build_arch(&b, "resnet20", (struct ar_shape){3, 8, 8}, 5, err), err);
+    REQUIRE_OK(ar_net_plan(&a, 2, 0, err), err);
+    REQUIRE_OK(ar_net_plan(&b, 2, 0, err), err);
+    ar_net_init_params(&a, 1);
+    ar_net_init_params(&b, 2);
+    for (int i = 0; i < 2 * 3 * 64; i++) a.input[i] = b.input[i] = (float)(i % 7) - 3.0f;
+    ar_net_forward(&a, 2);
+    ar_net_forward(&b, 2);
+    float lb[10];
+    memcpy(lb, ar_net_logits(&b), sizeof lb);
+    CHECK(memcmp(ar_net_logits(&a), lb, sizeof lb) != 0);
+    memcpy(a.params, b.params, sizeof(float) * a.n_params);
+    ar_net_params_changed(&a);
+    ar_net_forward(&a, 2);
+    CHECK(memcmp(ar_net_logits(&a), lb, sizeof lb) == 0);
+    ar_net_free(&a);
+    ar_net_free(&b);
 }

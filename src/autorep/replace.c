@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "kernels/nn_kernels.h"
 #include "nn/ckpt.h"
+#include "nn/dist.h"
 
 #define SNL_EPS 0.01f
 
@@ -39,6 +40,7 @@ struct ar_sites {
     struct site_ptr *s;
     int n;
     float *scratch;
+    double *dsc; /* (2 * max channels) sums for statistics reduced across MPI ranks */
     size_t count, N;
     double lambda;
     int64_t passes;
@@ -69,7 +71,23 @@ static void site_forward(struct ar_net *net, struct ar_layer *l, int n) {
         ar_snl_forward(y, x, sp->alpha, n, sp->numel);
         return;
     }
-    if (net->train_mode && sp->dmean) ar_running_stats(sp->dmean, sp->dvar, x, n, sp->c, sp->hw, 0.1f);
+    if (net->train_mode && sp->dmean) {
+        if (net->sync_bn && ar_dist_size() > 1) {
+            /* the statistics of the global batch, as a 1-process run would see them */
+            double *s1 = S->dsc, *s2 = S->dsc + sp->c;
+            ar_bn_sum(s1, x, n, sp->c, sp->hw);
+            ar_bn_sqdev(s2, x, NULL, n, sp->c, sp->hw);
+            ar_dist_sum_d(S->dsc, 2 * (size_t)sp->c);
+            const double cnt = (double)n * sp->hw * ar_dist_size();
+            for (int ch = 0; ch < sp->c; ch++) {
+                double mean = s1[ch] / cnt, var = cnt > 1 ? (s2[ch] - s1[ch] * mean) / (cnt - 1) : 0;
+                sp->dmean[ch] = 0.9f * sp->dmean[ch] + 0.1f * (float)mean;
+                sp->dvar[ch] = 0.9f * sp->dvar[ch] + 0.1f * (float)(var > 0 ? var : 0);
+            }
+        } else {
+            ar_running_stats(sp->dmean, sp->dvar, x, n, sp->c, sp->hw, 0.1f);
+        }
+    }
     eff_coeffs(S, sp);
     ar_gate_forward(y, x, sp->mask, sp->eff, n, sp->c, sp->hw);
 }
@@ -137,9 +155,14 @@ int ar_sites_attach(struct ar_net *net, const struct ar_replace_opts *o, int tra
     S->lambda = o->lambda;
     S->s = calloc((size_t)S->n + 1, sizeof *S->s);
     size_t cs = 0;
-    for (int i = 0; i < S->n; i++) cs += (size_t)net->sites[i].shape.c * 3;
+    int cmax = 1;
+    for (int i = 0; i < S->n; i++) {
+        cs += (size_t)net->sites[i].shape.c * 3;
+        if (net->sites[i].shape.c > cmax) cmax = net->sites[i].shape.c;
+    }
     S->scratch = calloc(2 * cs + 1, sizeof(float));
-    if (!S->s || !S->scratch) {
+    S->dsc = calloc(2 * (size_t)cmax, sizeof(double));
+    if (!S->s || !S->scratch || !S->dsc) {
         ar_sites_free(S);
         return ar_errf(err, AR_ERR_NOMEM, "out of memory");
     }
@@ -174,6 +197,7 @@ void ar_sites_free(struct ar_sites *s) {
     if (!s) return;
     free(s->s);
     free(s->scratch);
+    free(s->dsc);
     free(s);
 }
 
@@ -362,8 +386,17 @@ static void h_before_forward(void *ctx, struct ar_net *net) {
     if (R->stage != 0 || R->S->mode != AR_SITES_AUTOREP) return;
     ar_sites_update_masks(R->S, net);
     R->S->passes++;
-    if (R->o->dapa_every > 0 && R->S->passes % R->o->dapa_every == 0 && R->S->passes <= R->o->dapa_until)
+    if (R->o->dapa_every > 0 && R->S->passes % R->o->dapa_every == 0 && R->S->passes <= R->o->dapa_until) {
+        if (ar_dist_size() > 1 && !net->sync_bn) /* one set of statistics for every rank */
+            for (int i = 0; i < R->S->n; i++) {
+                struct site_ptr *sp = &R->S->s[i];
+                ar_dist_sum_f(sp->dmean, (size_t)sp->c);
+                ar_dist_sum_f(sp->dvar, (size_t)sp->c);
+                for (int ch = 0; ch < sp->c; ch++)
+                    sp->dmean[ch] /= (float)ar_dist_size(), sp->dvar[ch] /= (float)ar_dist_size();
+            }
         ar_sites_refit(R->S, net);
+    }
 }
 
 static double h_extra_loss(void *ctx, struct ar_net *net, const int32_t *labels, int n, double *parts) {
@@ -373,8 +406,8 @@ static double h_extra_loss(void *ctx, struct ar_net *net, const int32_t *labels,
     if (R->o->kd_weight > 0) {
         memcpy(R->teacher->input, net->input, sizeof(float) * (size_t)n * ar_shape_numel(net->in_shape));
         ar_net_forward(R->teacher, n);
-        kd = ar_kd_loss(ar_net_dlogits(net), 1, R->o->kd_weight, ar_net_logits(net), ar_net_logits(R->teacher), n,
-                        net->classes, R->o->kd_temp);
+        kd = ar_kd_loss(ar_net_dlogits(net), 1, R->o->kd_weight * net->grad_scale, ar_net_logits(net),
+                        ar_net_logits(R->teacher), n, net->classes, R->o->kd_temp);
         kd *= R->o->kd_weight;
     }
     if (R->stage == 0) {
@@ -613,6 +646,9 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
     struct ar_norm nm;
     if (!o->out) return ar_errf(err, AR_ERR_ARG, "replace needs an output path");
     if (o->budget < 1) return ar_errf(err, AR_ERR_ARG, "--budget must be at least 1");
+    if (o->batch % ar_dist_size())
+        return ar_errf(err, AR_ERR_ARG, "batch %d is not divisible by the %d MPI ranks", o->batch, ar_dist_size());
+    const int lb = o->batch / ar_dist_size(); /* this rank's share of every batch */
 
     /* teacher = the baseline in eval mode */
     struct ar_ckpt_open_opts po = {.site_mode = AR_SITES_PLAIN};
@@ -623,7 +659,7 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         goto fail;
     }
     AR_TRY(open_norm(&tst, train, &nm, err));
-    AR_TRY(ar_net_plan(&teacher, o->batch, 0, err));
+    AR_TRY(ar_net_plan(&teacher, lb, 0, err));
     AR_TRY(ar_evaluate(&teacher, test, &nm, o->max_test, NULL, &res->base_top1, NULL, err));
     res->relu_total = teacher.relu_total;
 
@@ -649,7 +685,8 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         AR_TRY(ar_ckpt_open(&student, &sst, base_path, &so, err));
         init_site_tensors(&student, o);
         AR_TRY(ar_sites_attach(&student, o, 1, &S, err));
-        AR_TRY(ar_net_plan(&student, o->batch, 1, err));
+        student.sync_bn = o->sync_bn;
+        AR_TRY(ar_net_plan(&student, lb, 1, err));
         R.S = S;
         R.teacher = &teacher;
         R.o = o;
@@ -696,7 +733,8 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
             ft_epochs += o->epochs - tr.epochs_done;
             /* binarise (keeping the largest alphas if the budget was not reached) and export */
             if (ar_sites_count(S, &student) > o->budget) ar_sites_project(S, &student, o->budget);
-            AR_TRY(ar_sites_export(S, &student, o->out, o->meta, err));
+            if (ar_dist_rank() == 0) AR_TRY(ar_sites_export(S, &student, o->out, o->meta, err));
+            ar_dist_barrier();
             R.best = -1;
             R.selected_epoch = 0;
         } else if (R.selected_epoch == 0) {
@@ -724,7 +762,8 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         struct ar_replace_opts fo = *o;
         if (o->method == AR_METHOD_SNL) fo.poly = AR_POLY_IDENTITY;
         AR_TRY(ar_sites_attach(&student, &fo, 0, &S, err));
-        AR_TRY(ar_net_plan(&student, o->batch, 1, err));
+        student.sync_bn = o->sync_bn;
+        AR_TRY(ar_net_plan(&student, lb, 1, err));
         double sel_top1 = -1;
         if (R.selected_epoch > 0 && !skip_search) {
             /* the search's kept model is the one to beat */
@@ -774,7 +813,7 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         struct ar_ckpt_open_opts mo = {.site_mode = -1};
         AR_TRY(ar_ckpt_open(&student, &sst, o->out, &mo, err));
         AR_TRY(ar_sites_attach_owned(&student, err));
-        AR_TRY(ar_net_plan(&student, o->batch, 0, err));
+        AR_TRY(ar_net_plan(&student, lb, 0, err));
         AR_TRY(ar_evaluate(&student, test, &nm, o->max_test, &res->loss, &res->top1, NULL, err));
         res->relu_count = ar_sites_count(student.site_ctx, &student);
         if (res->relu_count > o->budget) {

@@ -55,7 +55,8 @@ struct ar_replace_opts {
     float ft_lr, ft_wd;        /* fine-tune (SGD, momentum 0.9) */
     int lookahead_k;           /* 0 = off */
     float lookahead_alpha;
-    int batch;
+    int batch;    /* global batch (split across MPI ranks) */
+    int sync_bn;  /* batch statistics over all MPI ranks */
     uint64_t seed;
     struct ar_augment aug;
     int max_train, max_test;

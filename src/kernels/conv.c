@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/mem.h"
 #include "core/status.h"
 
 /* ------------------------------------------------------------------------------ */
@@ -71,6 +72,12 @@ struct ar_conv {
     size_t reg_size[R_COUNT], reg_off[R_COUNT], ws_bytes;
     int share_dy; /* both backward passes want the same reordered dy */
     struct ar_conv_layout lay[2];
+    /* Inference convs (no AR_CONV_TRAIN) keep their reordered weights: the reorder
+     * runs on the first forward and again only after ar_conv_weights_changed or
+     * when called with another weights pointer. */
+    void *wcache;
+    const void *wcache_src;
+    int wcache_valid;
 };
 
 /* ------------------------------------------------------------------------------ */
@@ -450,6 +457,17 @@ int ar_conv_create(struct ar_conv **out, const struct ar_conv_shape *s, int flag
         AR_ASSERT(a->id == DNNL_ARG_DIFF_DST && b->id == DNNL_ARG_DIFF_DST);
         cv->share_dy = a->reordered && b->reordered && dnnl_memory_desc_equal(&a->inner_md, &b->inner_md);
     }
+    if (!train) {
+        const struct pass *fp = &cv->pass[P_FWD];
+        for (int i = 0; i < fp->nargs; i++)
+            if (fp->args[i].id == DNNL_ARG_WEIGHTS && fp->args[i].reordered) {
+                cv->wcache = ar_alloc_big(dnnl_memory_desc_get_size(&fp->args[i].inner_md));
+                if (!cv->wcache) {
+                    rc = ar_errf(err, AR_ERR_NOMEM, "conv: out of memory for the weight cache");
+                    goto fail;
+                }
+            }
+    }
     size_t off = 0;
     for (int r = 0; r < R_COUNT; r++) {
         cv->reg_off[r] = off;
@@ -481,10 +499,15 @@ void ar_conv_free(struct ar_conv *cv) {
         for (int i = 0; i < MAX_ARGS; i++) arg_free(&ps->args[i]);
         prim_free(&ps->prim);
     }
+    ar_free_big(cv->wcache);
     free(cv);
 }
 
 size_t ar_conv_workspace_bytes(const struct ar_conv *cv) { return cv->ws_bytes; }
+
+void ar_conv_weights_changed(struct ar_conv *cv) {
+    if (cv) cv->wcache_valid = 0;
+}
 
 void ar_conv_native_layout(const struct ar_conv *cv, int which, struct ar_conv_layout *out) {
     AR_ASSERT(which == AR_CONV_X || which == AR_CONV_Y);
@@ -556,7 +579,16 @@ static void pass_run(struct ar_conv *cv, int pass, const void *const *ptr, int a
         }
         ea[i].arg = a->id;
         int use_inner = a->reordered || (a->id == DNNL_ARG_DIFF_SRC && accumulate);
-        if (use_inner) {
+        if (use_inner && a->id == DNNL_ARG_WEIGHTS && cv->wcache) {
+            bind(a->inner, cv->wcache);
+            ea[i].memory = a->inner;
+            if (!cv->wcache_valid || cv->wcache_src != p) {
+                bind(a->user, p);
+                exec_reorder(&a->reorder, a->user, a->inner, ws, cv);
+                cv->wcache_valid = 1;
+                cv->wcache_src = p;
+            }
+        } else if (use_inner) {
             bind(a->inner, ws + cv->reg_off[a->region]);
             ea[i].memory = a->inner;
             if (!a->out && !(skip_in & (1u << i))) {

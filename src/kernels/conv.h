@@ -63,6 +63,10 @@ int ar_conv_create(struct ar_conv **out, const struct ar_conv_shape *s, int flag
 
 /* Free everything ar_conv_create made. Accepts NULL. */
 void ar_conv_free(struct ar_conv *cv);
+/* A conv created without AR_CONV_TRAIN keeps its weights in oneDNN's layout after
+ * the first forward; call this when the weight values change (a new pointer is
+ * noticed by itself). */
+void ar_conv_weights_changed(struct ar_conv *cv);
 
 /* Bytes of workspace one call needs (oneDNN scratchpad + reorder buffers); may be 0.
  * Allocate the maximum over all convolutions once (64-byte aligned, e.g. ar_alloc_big)

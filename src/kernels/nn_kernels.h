@@ -13,17 +13,33 @@
 #include <stdint.h>
 
 /* ---- batch norm (per channel over n*hw) ---- */
-/* Training: batch statistics. y,x: (n,c,hw)  gamma,beta: (c)
+/* relu != 0 / relu_y != NULL: the batch norm is fused with a following ReLU: the
+ * forward writes max(bn(x), 0), the backward takes the ReLU's output gradient and
+ * output (as the mask) and gives the gradient w.r.t. the batch norm's input.
+ * Training: batch statistics. y,x: (n,c,hw)  gamma,beta: (c)
  * mean, rstd: (c) outputs kept for backward. run_mean, run_var: (c) updated in place
  * with momentum (PyTorch convention: run = (1-m)*run + m*batch, unbiased variance). */
 void ar_bn_forward_train(float *y, float *mean, float *rstd, float *run_mean, float *run_var, const float *x,
-                         const float *gamma, const float *beta, int n, int c, int hw, float momentum, float eps);
+                         const float *gamma, const float *beta, int n, int c, int hw, float momentum, float eps, int relu);
 /* Evaluation: running statistics. */
 void ar_bn_forward_eval(float *y, const float *x, const float *gamma, const float *beta, const float *run_mean,
-                        const float *run_var, int n, int c, int hw, float eps);
+                        const float *run_var, int n, int c, int hw, float eps, int relu);
 /* dx: (n,c,hw) or NULL  dgamma, dbeta: (c)  dy, x: (n,c,hw)  mean, rstd: (c) from forward. */
 void ar_bn_backward(float *dx, int acc, float *dgamma, float *dbeta, const float *dy, const float *x,
-                    const float *mean, const float *rstd, const float *gamma, int n, int c, int hw);
+                    const float *mean, const float *rstd, const float *gamma, int n, int c, int hw,
+                    const float *relu_y);
+
+/* Batch norm in pieces, for statistics reduced across processes (sync BN):
+ * per-channel sums of x and of (x - mean)^2, the affine apply (with optional
+ * ReLU), and the two backward sums (with the optional fused-ReLU mask) and apply. */
+void ar_bn_sum(double *sum, const float *x, int n, int c, int hw);
+void ar_bn_sqdev(double *sq, const float *x, const float *mean /* NULL: sum of squares */, int n, int c, int hw);
+void ar_bn_apply(float *y, const float *x, const float *a, const float *b, int n, int c, int hw, int relu);
+void ar_bn_bwd_sums(double *sdy, double *sdyx, const float *dy, const float *x, const float *mean,
+                    const float *relu_y, int n, int c, int hw);
+/* dx (+)= ((g - gmean[c]) - (x - mean[c]) * proj[c]) * scale[c], g = dy masked by relu_y */
+void ar_bn_bwd_apply(float *dx, int acc, const float *dy, const float *x, const float *mean, const float *gmean,
+                     const float *proj, const float *scale, const float *relu_y, int n, int c, int hw);
 
 /* ---- ReLU ---- */
 void ar_relu_forward(float *y, const float *x, size_t len);
@@ -32,6 +48,8 @@ void ar_relu_backward(float *dx, int acc, const float *dy, const float *y, size_
 
 /* ---- elementwise ---- */
 void ar_add_forward(float *y, const float *a, const float *b, size_t len);
+/* y = max(a + b, 0): a residual sum fused with the following ReLU */
+void ar_add_relu_forward(float *y, const float *a, const float *b, size_t len);
 /* dx (+)= dy */
 void ar_pass_grad(float *dx, int acc, const float *dy, size_t len);
 
@@ -62,14 +80,15 @@ double ar_kd_loss(float *ds, int acc, float scale, const float *s, const float *
 
 /* The same kernels in double precision (finite-difference gradient tests). */
 void ar_bn_forward_train_f64(double *y, double *mean, double *rstd, double *run_mean, double *run_var, const double *x,
-                         const double *gamma, const double *beta, int n, int c, int hw, double momentum, double eps);
+                         const double *gamma, const double *beta, int n, int c, int hw, double momentum, double eps, int relu);
 void ar_bn_forward_eval_f64(double *y, const double *x, const double *gamma, const double *beta, const double *run_mean,
-                        const double *run_var, int n, int c, int hw, double eps);
+                        const double *run_var, int n, int c, int hw, double eps, int relu);
 void ar_bn_backward_f64(double *dx, int acc, double *dgamma, double *dbeta, const double *dy, const double *x,
-                    const double *mean, const double *rstd, const double *gamma, int n, int c, int hw);
+                    const double *mean, const double *rstd, const double *gamma, int n, int c, int hw, const double *relu_y);
 void ar_relu_forward_f64(double *y, const double *x, size_t len);
 void ar_relu_backward_f64(double *dx, int acc, const double *dy, const double *y, size_t len);
 void ar_add_forward_f64(double *y, const double *a, const double *b, size_t len);
+void ar_add_relu_forward_f64(double *y, const double *a, const double *b, size_t len);
 void ar_pass_grad_f64(double *dx, int acc, const double *dy, size_t len);
 void ar_maxpool_forward_f64(double *y, const double *x, int n, int c, int h, int w, int k, int s, int p, int oh, int ow);
 void ar_maxpool_backward_f64(double *dx, int acc, const double *dy, const double *x, int n, int c, int h, int w, int k, int s,

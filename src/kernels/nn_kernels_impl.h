@@ -4,7 +4,7 @@
 /* ---------------- batch norm ---------------- */
 
 void FN(ar_bn_forward_train)(REAL *y, REAL *mean, REAL *rstd, REAL *run_mean, REAL *run_var, const REAL *x,
-                         const REAL *gamma, const REAL *beta, int n, int c, int hw, REAL momentum, REAL eps) {
+                         const REAL *gamma, const REAL *beta, int n, int c, int hw, REAL momentum, REAL eps, int relu) {
     AR_ASSERT(n > 0 && c > 0 && hw > 0);
     const double cnt = (double)n * hw;
 #pragma omp parallel for schedule(static)
@@ -41,14 +41,22 @@ void FN(ar_bn_forward_train)(REAL *y, REAL *mean, REAL *rstd, REAL *run_mean, RE
         for (int i = 0; i < n; i++) {
             const REAL *xp = x + ((size_t)i * c + ch) * hw;
             REAL *yp = y + ((size_t)i * c + ch) * hw;
+            if (relu) {
 #pragma omp simd
-            for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
+                for (int j = 0; j < hw; j++) {
+                    REAL z = xp[j] * a + b;
+                    yp[j] = z > (REAL)0 ? z : (REAL)0;
+                }
+            } else {
+#pragma omp simd
+                for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
+            }
         }
     }
 }
 
 void FN(ar_bn_forward_eval)(REAL *y, const REAL *x, const REAL *gamma, const REAL *beta, const REAL *run_mean,
-                        const REAL *run_var, int n, int c, int hw, REAL eps) {
+                        const REAL *run_var, int n, int c, int hw, REAL eps, int relu) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
@@ -56,13 +64,21 @@ void FN(ar_bn_forward_eval)(REAL *y, const REAL *x, const REAL *gamma, const REA
             const REAL a = r * gamma[ch], b = beta[ch] - run_mean[ch] * a;
             const REAL *xp = x + ((size_t)i * c + ch) * hw;
             REAL *yp = y + ((size_t)i * c + ch) * hw;
+            if (relu) {
 #pragma omp simd
-            for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
+                for (int j = 0; j < hw; j++) {
+                    REAL z = xp[j] * a + b;
+                    yp[j] = z > (REAL)0 ? z : (REAL)0;
+                }
+            } else {
+#pragma omp simd
+                for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
+            }
         }
 }
 
 void FN(ar_bn_backward)(REAL *dx, int acc, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x,
-                    const REAL *mean, const REAL *rstd, const REAL *gamma, int n, int c, int hw) {
+                    const REAL *mean, const REAL *rstd, const REAL *gamma, int n, int c, int hw, const REAL *relu_y) {
     const double cnt = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
@@ -71,11 +87,21 @@ void FN(ar_bn_backward)(REAL *dx, int acc, REAL *dgamma, REAL *dbeta, const REAL
         for (int i = 0; i < n; i++) {
             const REAL *xp = x + ((size_t)i * c + ch) * hw;
             const REAL *gp = dy + ((size_t)i * c + ch) * hw;
+            const REAL *mp = relu_y ? relu_y + ((size_t)i * c + ch) * hw : NULL;
             REAL a = 0, b = 0;
+            if (mp) {
 #pragma omp simd reduction(+ : a, b)
-            for (int j = 0; j < hw; j++) {
-                a += gp[j];
-                b += gp[j] * (xp[j] - m);
+                for (int j = 0; j < hw; j++) {
+                    REAL g = mp[j] > (REAL)0 ? gp[j] : (REAL)0;
+                    a += g;
+                    b += g * (xp[j] - m);
+                }
+            } else {
+#pragma omp simd reduction(+ : a, b)
+                for (int j = 0; j < hw; j++) {
+                    a += gp[j];
+                    b += gp[j] * (xp[j] - m);
+                }
             }
             sdy += a;
             sdyx += b;
@@ -90,8 +116,16 @@ void FN(ar_bn_backward)(REAL *dx, int acc, REAL *dgamma, REAL *dbeta, const REAL
         for (int i = 0; i < n; i++) {
             const REAL *xp = x + ((size_t)i * c + ch) * hw;
             const REAL *gp = dy + ((size_t)i * c + ch) * hw;
+            const REAL *mp = relu_y ? relu_y + ((size_t)i * c + ch) * hw : NULL;
             REAL *dp = dx + ((size_t)i * c + ch) * hw;
-            if (acc) {
+            if (mp) {
+#pragma omp simd
+                for (int j = 0; j < hw; j++) {
+                    REAL g = mp[j] > (REAL)0 ? gp[j] : (REAL)0;
+                    REAL v = ((g - gmean) - (xp[j] - m) * proj) * sc;
+                    dp[j] = acc ? dp[j] + v : v;
+                }
+            } else if (acc) {
 #pragma omp simd
                 for (int j = 0; j < hw; j++) dp[j] += ((gp[j] - gmean) - (xp[j] - m) * proj) * sc;
             } else {
@@ -122,6 +156,14 @@ void FN(ar_relu_backward)(REAL *dx, int acc, const REAL *dy, const REAL *y, size
 void FN(ar_add_forward)(REAL *y, const REAL *a, const REAL *b, size_t len) {
 #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < len; i++) y[i] = a[i] + b[i];
+}
+
+void FN(ar_add_relu_forward)(REAL *y, const REAL *a, const REAL *b, size_t len) {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < len; i++) {
+        REAL z = a[i] + b[i];
+        y[i] = z > (REAL)0 ? z : (REAL)0;
+    }
 }
 
 void FN(ar_pass_grad)(REAL *dx, int acc, const REAL *dy, size_t len) {

@@ -21,9 +21,15 @@ static int add_shape(struct ar_net *net, struct ar_layer *l, char *err) {
     return AR_OK;
 }
 
+/* Fused with the following plain ReLU (l->fused == 1): the sum is written as
+ * max(a + b, 0) into the ReLU's output and the backward masks the ReLU's output
+ * gradient for both inputs; the ReLU layer does nothing. */
 static void add_forward(struct ar_net *net, struct ar_layer *l, int n) {
-    ar_add_forward(ar_net_out(net, l), ar_net_layer_input(net, l, 0), ar_net_layer_input(net, l, 1),
-                   (size_t)n * ar_shape_numel(l->out));
+    const size_t len = (size_t)n * ar_shape_numel(l->out);
+    if (l->fused == 1)
+        ar_add_relu_forward(ar_net_out(net, l + 1), ar_net_layer_input(net, l, 0), ar_net_layer_input(net, l, 1), len);
+    else
+        ar_add_forward(ar_net_out(net, l), ar_net_layer_input(net, l, 0), ar_net_layer_input(net, l, 1), len);
 }
 
 static void add_backward(struct ar_net *net, struct ar_layer *l, int n) {
@@ -31,7 +37,11 @@ static void add_backward(struct ar_net *net, struct ar_layer *l, int n) {
     for (int k = 0; k < 2; k++) {
         int acc;
         float *dx = ar_net_layer_dinput(net, l, k, &acc);
-        if (dx) ar_pass_grad(dx, acc, ar_net_dout(net, l), len);
+        if (!dx) continue;
+        if (l->fused == 1)
+            ar_relu_backward(dx, acc, ar_net_dout(net, l + 1), ar_net_out(net, l + 1), len);
+        else
+            ar_pass_grad(dx, acc, ar_net_dout(net, l), len);
     }
 }
 

@@ -119,3 +119,9 @@ void ar_layer_conv_geom(const struct ar_layer *l, int *filters, int *size, int *
     *pad = p->pad;
     *bias = p->bias;
 }
+
+void ar_layer_conv_weights_changed(struct ar_layer *l) {
+    AR_ASSERT(l->type == AR_LAYER_CONV);
+    struct conv_priv *p = l->priv;
+    ar_conv_weights_changed(p->cv);
+}

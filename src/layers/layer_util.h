@@ -22,5 +22,6 @@ void ar_layer_conv_geom(const struct ar_layer *l, int *filters, int *size, int *
 void ar_layer_pool_geom(const struct ar_layer *l, int *size, int *stride, int *pad, int *global);
 void ar_layer_linear_geom(const struct ar_layer *l, int *outputs, int *bias);
 float ar_layer_bn_eps(const struct ar_layer *l);
+void ar_layer_conv_weights_changed(struct ar_layer *l);
 
 #endif

@@ -34,6 +34,7 @@ static int relu_shape(struct ar_net *net, struct ar_layer *l, char *err) {
 }
 
 static void relu_forward(struct ar_net *net, struct ar_layer *l, int n) {
+    if (l->fused == 2) return; /* computed by the preceding batch norm */
     if (net->site_forward) {
         net->site_forward(net, l, n);
         return;
@@ -42,6 +43,10 @@ static void relu_forward(struct ar_net *net, struct ar_layer *l, int n) {
 }
 
 static void relu_backward(struct ar_net *net, struct ar_layer *l, int n) {
+    if (l->fused == 2) {
+        net->grad_ready[l->in[0]] = 1; /* the batch norm reads our gradient directly */
+        return;
+    }
     if (net->site_backward) {
         net->site_backward(net, l, n);
         return;

@@ -144,6 +144,11 @@ float *ar_net_dlogits(const struct ar_net *net) { return ar_net_dout(net, &net->
 
 size_t ar_net_param_count(const struct ar_net *net) { return net->n_params; }
 
+void ar_net_params_changed(struct ar_net *net) {
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].type == AR_LAYER_CONV) ar_layer_conv_weights_changed(&net->layers[i]);
+}
+
 /* ---------------- build ---------------- */
 
 static int parse_shape(const char *v, struct ar_shape *s) {
@@ -225,6 +230,7 @@ int ar_net_build(struct ar_net *net, const char *cfg_text, const char *label, co
     net->bn_momentum = 0.1f;
     net->bn_eps = 1e-5f;
     net->site_mode = opts ? opts->site_mode : AR_SITES_PLAIN;
+    net->grad_scale = 1.0f;
     snprintf(net->cfg_label, sizeof net->cfg_label, "%s", label ? label : "<cfg>");
     struct ar_cfg cfg;
     int rc = ar_cfg_parse(&cfg, cfg_text, net->cfg_label, err);
@@ -454,6 +460,14 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
         }
     }
     const int L = net->n_layers;
+    /* fuse a batch norm or a residual add with the plain ReLU that is its only consumer */
+    for (int t = 0; t < L; t++) net->layers[t].fused = 0;
+    for (int t = 0; t + 1 < L; t++) {
+        struct ar_layer *b = &net->layers[t], *r = &net->layers[t + 1];
+        if ((b->type == AR_LAYER_BATCHNORM || b->type == AR_LAYER_ADD) && b->n_consumers == 1 &&
+            r->type == AR_LAYER_RELU && r->in[0] == t && !net->site_forward && !net->plan_no_fuse)
+            b->fused = 1, r->fused = 2;
+    }
     struct interval *iv = calloc((size_t)2 * L, sizeof *iv);
     if (!iv) return ar_errf(err, AR_ERR_NOMEM, "out of memory");
     int n = 0;
@@ -474,13 +488,23 @@ int ar_net_plan(struct ar_net *net, int batch, int training, char *err) {
         layer_needs(net, l, &nin, &nout);
         if (training && nout && 2 * L - t > end) end = 2 * L - t;
         if (t == L - 1 && end < L) end = L;
-        iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), t, end, &l->act_off};
+        if (l->fused == 1) { /* its output lives in the ReLU's buffer */
+            l->act_off = l->dact_off = 0;
+            continue;
+        }
+        int start = t, dend = 2 * L - t;
+        if (l->fused == 2) { /* written by the batch norm's forward, read by its backward */
+            start = t - 1;
+            if (training && end < 2 * L - (t - 1)) end = 2 * L - (t - 1);
+            dend = 2 * L - (t - 1);
+        }
+        iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), start, end, &l->act_off};
         if (training) {
             int first_writer = t == L - 1 ? L : 2 * L;
             for (int c = t + 1; c < L; c++)
                 for (int k = 0; k < net->layers[c].n_in; k++)
                     if (net->layers[c].in[k] == t && 2 * L - c < first_writer) first_writer = 2 * L - c;
-            iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), first_writer, 2 * L - t, &l->dact_off};
+            iv[n++] = (struct interval){(size_t)batch * ar_shape_numel(l->out), first_writer, dend, &l->dact_off};
         }
     }
     for (int i = 0; i < n; i++) {

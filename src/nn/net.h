@@ -95,6 +95,7 @@ struct ar_layer {
     int n_consumers;
     int site;   /* activation-site index for AR_LAYER_RELU, else -1 */
     int t_first, t_count; /* this layer's entries in net->tensors */
+    int fused; /* planned fusion: 1 = batch norm or add computing the next ReLU too, 2 = that ReLU */
     void *priv; /* per-type description */
 };
 
@@ -150,7 +151,10 @@ struct ar_net {
     int train_mode;       /* 1: batch statistics and running-stat updates */
     uint8_t *grad_ready;  /* per layer: output gradient written in this backward pass */
     float bn_momentum, bn_eps;
+    float grad_scale; /* multiplies loss gradients (1 / MPI ranks); 1 when alone */
+    int sync_bn;      /* batch statistics over all MPI ranks */
     int plan_no_reuse; /* debug/test: give every tensor its own memory */
+    int plan_no_fuse;  /* debug/test: do not fuse batch norm / add + ReLU */
     double *prof; /* when non-NULL: per layer, seconds in forward [2i] and backward [2i+1] */
 
     /* Activation sites: when set (by autorep/), ReLU layers call these instead of a
@@ -221,6 +225,10 @@ void ar_net_reserve_saved(struct ar_net *net, struct ar_layer *l, size_t len);
 static inline float *ar_net_saved(const struct ar_net *net, const struct ar_layer *l) {
     return net->saved + l->saved_off;
 }
+
+/* Tell the executors that parameter values changed after a forward pass of an
+ * inference-planned net (caches of reordered weights are dropped). */
+void ar_net_params_changed(struct ar_net *net);
 
 /* Total parameter count (trainable floats). */
 size_t ar_net_param_count(const struct ar_net *net);

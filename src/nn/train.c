@@ -8,6 +8,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "core/assert.h"
 #include "kernels/nn_kernels.h"
 #include "nn/ckpt.h"
+#include "nn/dist.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -116,8 +118,11 @@ int ar_evaluate(struct ar_net *net, const struct ar_dataset *ds, const struct ar
     net->train_mode = 0;
     double tot = 0;
     long hits = 0;
-    for (int s = 0; s < N; s += B) {
-        int n = N - s < B ? N - s : B;
+    /* with several ranks each evaluates a contiguous share (predictions only on one process) */
+    const int R = pred ? 1 : ar_dist_size(), r = pred ? 0 : ar_dist_rank();
+    const int lo = (int)((long)N * r / R), hi = (int)((long)N * (r + 1) / R);
+    for (int s = lo; s < hi; s += B) {
+        int n = hi - s < B ? hi - s : B;
         for (int i = 0; i < n; i++) idx[i] = s + i;
         ar_dataset_batch(ds, idx, n, norm->mean, norm->std, NULL, 0, 0, net->input, lab);
         ar_net_forward(net, n);
@@ -137,6 +142,12 @@ int ar_evaluate(struct ar_net *net, const struct ar_dataset *ds, const struct ar
     net->train_mode = saved_mode;
     free(idx);
     free(lab);
+    if (R > 1) {
+        double v[2] = {tot, (double)hits};
+        ar_dist_sum_d(v, 2);
+        tot = v[0];
+        hits = (long)v[1];
+    }
     if (loss) *loss = tot / N;
     if (top1) *top1 = (double)hits / N;
     return AR_OK;
@@ -277,11 +288,15 @@ static void progress(const struct ar_train_opts *o, const struct ar_train_hooks 
 int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struct ar_dataset *test,
                  const struct ar_norm *norm, const struct ar_train_opts *o, const struct ar_train_hooks *h,
                  struct ar_train_result *res, char *err) {
-    AR_ASSERT(net->training && net->batch == o->batch);
     memset(res, 0, sizeof *res);
+    const int R = ar_dist_size(), rank = ar_dist_rank(), lead = rank == 0;
+    if (o->batch % R)
+        return ar_errf(err, AR_ERR_ARG, "batch %d is not divisible by the %d MPI ranks", o->batch, R);
+    AR_ASSERT(net->training && net->batch == o->batch / R);
     int rc = check_data(net, train, norm, err);
     if (rc) return rc;
-    const int B = o->batch, K = net->classes;
+    const int B = o->batch, K = net->classes, b = B / R;
+    net->grad_scale = 1.0f / (float)R; /* local mean losses; the all-reduce sums the shards */
     const int N = o->max_train > 0 && o->max_train < train->n ? o->max_train : train->n;
     const int steps = N / B;
     if (steps < 1)
@@ -295,6 +310,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
     int *perm = malloc(sizeof(int) * (size_t)train->n);
     int32_t *lab = malloc(sizeof(int32_t) * (size_t)B);
     FILE *log = NULL;
+    const int progress_on = o->progress && lead;
     if (!perm || !lab) {
         rc = ar_errf(err, AR_ERR_NOMEM, "out of memory");
         goto fail;
@@ -308,7 +324,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         }
         AR_TRY(load_resume(net, &opt, o, &start, &best, h, err));
     }
-    if (o->log) {
+    if (o->log && lead) {
         log = fopen(o->log, (start > 0 || o->log_append) ? "a" : "w");
         if (!log) {
             rc = ar_errf(err, AR_ERR_IO, "%s: %s", o->log, strerror(errno));
@@ -317,6 +333,14 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
     }
     double t_all = now_s();
     long imgs_all = 0;
+    /* Fault injection for the tests: AR_TEST_KILL="RANK:STEP" kills that rank with
+     * SIGKILL at that step of its first epoch. */
+    int kill_step = -1;
+    const char *kenv = getenv("AR_TEST_KILL");
+    if (kenv) {
+        int kr, ks;
+        if (sscanf(kenv, "%d:%d", &kr, &ks) == 2 && kr == rank) kill_step = ks;
+    }
     for (int epoch = start; epoch < o->epochs; epoch++) {
         ar_shuffle(perm, train->n, o->seed, (uint64_t)epoch);
         if (N < train->n) { /* a fixed subset, shuffled: keep indices < N in shuffled order */
@@ -329,16 +353,16 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         for (int s = 0; s < steps; s++) {
             for (int g = 0; g < AR_OPT_GROUPS; g++)
                 opt.lr[g] = ar_sched_lr(&o->sched, o->lr[g], epoch, (double)(s + 1) / steps);
-            ar_dataset_batch(train, perm + (size_t)s * B, B, norm->mean, norm->std, &o->aug, o->seed,
-                             (uint64_t)epoch, net->input, lab);
+            ar_dataset_batch(train, perm + (size_t)s * B + (size_t)rank * b, b, norm->mean, norm->std, &o->aug,
+                             o->seed, (uint64_t)epoch, net->input, lab);
             net->train_mode = 1;
             if (h && h->before_forward) h->before_forward(h->ctx, net);
-            ar_net_forward(net, B);
+            ar_net_forward(net, b);
             int corr;
-            double loss = ar_softmax_xent(ar_net_dlogits(net), 1.0f, ar_net_logits(net), lab, B, K, &corr);
+            double loss = ar_softmax_xent(ar_net_dlogits(net), net->grad_scale, ar_net_logits(net), lab, b, K, &corr);
             if (h && h->extra_loss) {
                 double p[4] = {0};
-                loss += h->extra_loss(h->ctx, net, lab, B, p);
+                loss += h->extra_loss(h->ctx, net, lab, b, p);
                 for (int k = 0; k < 4; k++) parts[k] += p[k];
             }
             if (!isfinite(loss)) {
@@ -347,21 +371,44 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
                              s + 1);
                 goto fail;
             }
-            ar_net_backward(net, B);
+            ar_net_backward(net, b);
+            if (kill_step == s && epoch == start) raise(SIGKILL); /* fault injection (tests only) */
+            if (R > 1) ar_dist_sum_f(net->grads, net->n_params);
             if (h && h->after_backward) h->after_backward(h->ctx, net);
             ar_optim_step(&opt, net);
             if (h && h->after_step) h->after_step(h->ctx, net);
             sum_loss += loss;
             hits += corr;
-            if (o->progress && (s % 8 == 7 || s == steps - 1))
-                progress(o, h, net, epoch, s + 1, steps, t0, sum_loss / (s + 1), (double)hits / ((double)(s + 1) * B),
+            if (progress_on && (s % 8 == 7 || s == steps - 1))
+                progress(o, h, net, epoch, s + 1, steps, t0, sum_loss / (s + 1), (double)hits / ((double)(s + 1) * b),
                          0);
         }
         double train_s = now_s() - t0;
         imgs_all += (long)steps * B;
+        if (R > 1) {
+            /* epoch means over all ranks; statistics that each rank tracked on its own
+             * shard (batch-norm running statistics, DaPa statistics) are averaged */
+            double v[6] = {sum_loss, (double)hits, parts[0], parts[1], parts[2], parts[3]};
+            ar_dist_sum_d(v, 6);
+            sum_loss = v[0] / R;
+            hits = (long)v[1];
+            for (int k = 0; k < 4; k++) parts[k] = v[2 + k] / R;
+            if (!net->sync_bn) {
+                ar_dist_sum_f(net->state, net->n_state);
+                for (size_t i = 0; i < net->n_state; i++) net->state[i] /= (float)R;
+            }
+            uint64_t hsh = 1469598103934665603ULL, mn, mx;
+            for (size_t i = 0; i < net->n_masks; i++) hsh = (hsh ^ net->masks[i]) * 1099511628211ULL;
+            ar_dist_minmax_u64(hsh, &mn, &mx);
+            if (mn != mx) {
+                rc = ar_errf(err, AR_ERR_MISMATCH, "MPI ranks disagree on the activation masks after epoch %d",
+                             epoch + 1);
+                goto fail;
+            }
+        }
         res->train_loss = sum_loss / steps;
         res->train_top1 = (double)hits / ((double)steps * B);
-        if (o->progress) progress(o, h, net, epoch, steps, steps, t0, res->train_loss, res->train_top1, 1);
+        if (progress_on) progress(o, h, net, epoch, steps, steps, t0, res->train_loss, res->train_top1, 1);
         if (h && h->before_eval) h->before_eval(h->ctx, net);
         res->val_loss = res->val_top1 = NAN;
         if (test) AR_TRY(ar_evaluate(net, test, norm, o->max_test, &res->val_loss, &res->val_top1, NULL, err));
@@ -370,7 +417,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         if (test && res->val_top1 > best) best = res->val_top1;
         res->best_val_top1 = best;
         res->epochs_done = epoch + 1;
-        if (o->progress && test)
+        if (progress_on && test)
             fprintf(stderr, "%s %d/%d: validation loss %.4f top-1 %.2f%%\n", o->stage, epoch + 1, o->epochs,
                     res->val_loss, 100 * res->val_top1);
         if (log) {
@@ -386,7 +433,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
             fprintf(log, "%s%s}\n", extra[0] ? ", " : "", extra);
             fflush(log);
         }
-        if (o->out) {
+        if (o->out && lead) {
             if (flags & AR_EPOCH_SAVE) {
                 if (h && h->save)
                     AR_TRY(h->save(h->ctx, net, o->out, o->meta, err));
@@ -395,6 +442,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
             }
             AR_TRY(save_resume(net, &opt, o, epoch + 1, best, h, err));
         }
+        ar_dist_barrier(); /* the files are complete before any rank reads them */
         if (flags & AR_EPOCH_STOP) break;
     }
     res->seconds = now_s() - t_all;
