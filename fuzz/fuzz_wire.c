@@ -38,12 +38,44 @@
 
 static uint8_t model_hash[AR_MODEL_HASH_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
 
+/* A scripted frame, parsed from the input before the peer starts, so that the
+ * library side can check what it received against what the peer sent. */
+struct fdesc {
+    uint8_t type, fl, tamper, fill;
+    int8_t dseq, dctr;
+    uint32_t len;
+    const uint8_t *head; /* the payload starts with nhead input bytes, then `fill` */
+    size_t nhead;
+};
+#define MAX_FRAMES 4096
+
 struct peer {
     int fd;
     int lib_plain, lib_client, lib_chacha;
-    struct fz_in in;
+    uint8_t role, flags;
+    struct fdesc *f;
+    size_t nf;
     uint8_t *buf; /* MAX_PAYLOAD + header + MAC */
 };
+
+static uint8_t frame_byte(const struct fdesc *d, size_t j) { return j < d->nhead ? d->head[j] : d->fill; }
+
+/* Oracle: a message of len bytes the library accepted must be the payloads of the
+ * next frames the peer sent (every frame but the last of it AR_FRAME_MAX bytes). */
+static void check_payload(const struct peer *pe, size_t *cursor, const uint8_t *buf, size_t len) {
+    size_t off = 0;
+    do {
+        FZ_CHECK(*cursor < pe->nf, "accepted a frame the peer never sent");
+        const struct fdesc *d = &pe->f[*cursor];
+        FZ_CHECK(d->len <= len - off, "accepted frame %zu of %u bytes for %zu left", *cursor, (unsigned)d->len,
+                 len - off);
+        for (size_t j = 0; j < d->len; j++)
+            FZ_CHECK(buf[off + j] == frame_byte(d, j), "byte %zu of frame %zu corrupted (message of %zu bytes)",
+                     j, *cursor, len);
+        off += d->len;
+        (*cursor)++;
+    } while (off < len);
+}
 
 static int write_all(int fd, const uint8_t *p, size_t n) {
     while (n) {
@@ -107,14 +139,13 @@ static void *peer_main(void *v) {
 }
 
 static void peer_run(struct peer *pe) {
-    struct fz_in *in = &pe->in;
     /* the library's HELLO: header + 40 bytes, plaintext */
     uint8_t lib_hello[AR_WIRE_HDR + HELLO_LEN];
     if (read_all(pe->fd, lib_hello, sizeof lib_hello)) return;
     const uint8_t *lib_pk = lib_hello + AR_WIRE_HDR + 8;
     uint8_t pk[crypto_kx_PUBLICKEYBYTES], sk[crypto_kx_SECRETKEYBYTES], rx[32], tx[32];
     crypto_kx_keypair(pk, sk);
-    uint8_t role = fz_u8(in), flags = fz_u8(in);
+    uint8_t role = pe->role, flags = pe->flags;
     if (pe->lib_plain) flags |= 1;
     uint8_t hello[HELLO_LEN] = {AR_PROTO_VERSION, 0, 0, 0, role, 0, flags, 0};
     memcpy(hello + 8, pk, sizeof pk);
@@ -135,20 +166,13 @@ static void peer_run(struct peer *pe) {
     if (send_frame(pe, &ah, model_hash, AR_MODEL_HASH_BYTES, enc, aes, tx, ctr, 0)) return;
     seq++, ctr++;
     static uint8_t payload[MAX_PAYLOAD];
-    while (fz_left(in) >= 8) {
-        uint8_t type = fz_u8(in), fl = fz_u8(in);
-        int8_t dseq = (int8_t)fz_u8(in), dctr = (int8_t)fz_u8(in);
-        uint8_t tamper = fz_u8(in);
-        uint32_t len = fz_u16(in) | (uint32_t)fz_u8(in) << 16;
-        if (len > MAX_PAYLOAD) len = MAX_PAYLOAD;
-        uint8_t fill = fz_u8(in);
-        size_t got;
-        const uint8_t *head = fz_take(in, len < 32 ? len : 32, &got);
-        memcpy(payload, head, got);
-        memset(payload + got, fill, len - got);
-        struct ar_wire_hdr fh = {AR_WIRE_MAGIC, type, (uint16_t)(fl ^ encf), seq + (uint32_t)(int32_t)dseq,
-                                 len + (enc && !(tamper & 4) ? AR_WIRE_MAC : 0)};
-        if (send_frame(pe, &fh, payload, len, enc, aes, tx, ctr + (uint64_t)(int64_t)dctr, tamper)) break;
+    for (size_t i = 0; i < pe->nf; i++) {
+        const struct fdesc *d = &pe->f[i];
+        memcpy(payload, d->head, d->nhead);
+        memset(payload + d->nhead, d->fill, d->len - d->nhead);
+        struct ar_wire_hdr fh = {AR_WIRE_MAGIC, d->type, (uint16_t)(d->fl ^ encf), seq + (uint32_t)(int32_t)d->dseq,
+                                 d->len + (enc && !(d->tamper & 4) ? AR_WIRE_MAC : 0)};
+        if (send_frame(pe, &fh, payload, d->len, enc, aes, tx, ctr + (uint64_t)(int64_t)d->dctr, d->tamper)) break;
         seq++, ctr++;
     }
     sodium_memzero(sk, sizeof sk);
@@ -172,11 +196,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.sockbuf = 1 << 20;
     struct ar_handshake hs = {.my_role = AR_ROLE_P0, .peer_role = (mode >> 4) & 1 ? AR_ROLE_ANY : AR_ROLE_DEALER};
     memcpy(hs.model_hash, model_hash, sizeof model_hash);
+    static struct fdesc frames[MAX_FRAMES];
     struct peer pe = {.fd = sv[1], .lib_plain = mode & 1, .lib_client = (mode >> 1) & 1,
-                      .lib_chacha = (mode >> 3) & 1, .in = in};
+                      .lib_chacha = (mode >> 3) & 1, .f = frames};
     pthread_t th;
     int scripted = (mode >> 2) & 1;
     if (scripted) {
+        pe.role = fz_u8(&in);
+        pe.flags = fz_u8(&in);
+        while (fz_left(&in) >= 8 && pe.nf < MAX_FRAMES) {
+            struct fdesc *d = &frames[pe.nf++];
+            d->type = fz_u8(&in);
+            d->fl = fz_u8(&in);
+            d->dseq = (int8_t)fz_u8(&in);
+            d->dctr = (int8_t)fz_u8(&in);
+            d->tamper = fz_u8(&in);
+            d->len = fz_u16(&in) | (uint32_t)fz_u8(&in) << 16;
+            if (d->len > MAX_PAYLOAD) d->len = MAX_PAYLOAD;
+            d->fill = fz_u8(&in);
+            d->head = fz_take(&in, d->len < 32 ? d->len : 32, &d->nhead);
+        }
         pe.buf = malloc(AR_WIRE_HDR + MAX_PAYLOAD + AR_WIRE_MAC);
         if (!pe.buf || pthread_create(&th, NULL, peer_main, &pe)) abort();
     } else {
@@ -198,11 +237,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                  "accepted peer role %d", peer_role);
         static uint8_t big[AR_FRAME_MAX + 100];
         uint8_t small[48], sbuf[24] = {0};
+        size_t cur = 0; /* next scripted frame */
+        int sc = scripted;
         rc = ar_chan_recv(c, AR_MSG_SETUP, small, 48, err);
+        if (!rc && sc) check_payload(&pe, &cur, small, 48);
         if (!rc) rc = ar_chan_exchange(c, AR_MSG_ACT, sbuf, 24, small, 24, err);
+        if (!rc && sc) check_payload(&pe, &cur, small, 24);
         if (!rc) rc = ar_chan_recv(c, AR_MSG_TEST, NULL, 0, err);
+        if (!rc && sc) check_payload(&pe, &cur, NULL, 0);
         if (!rc) rc = ar_chan_recv(c, AR_MSG_LINEAR, big, sizeof big, err);
+        if (!rc && sc) check_payload(&pe, &cur, big, sizeof big);
         if (!rc) rc = ar_chan_recv(c, AR_MSG_REVEAL, small, 7, err);
+        if (!rc && sc) check_payload(&pe, &cur, small, 7);
         check_err(rc, err);
         if (getenv("FUZZ_VERBOSE")) fprintf(stderr, "schedule: %s\n", rc ? err : "complete");
         if (rc != AR_OK) {
