@@ -174,3 +174,8 @@ clean:
 BENCH_BIN := $(BUILD)/bench/train_speed
 $(BUILD)/bench/train_speed: $(BUILD)/bench/train_speed.o $(BUILD)/libautorep.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)
+
+PI_BENCH := $(BUILD)/bench/pi_randmodel
+DEPS += $(BUILD)/bench/pi_randmodel.d
+$(BUILD)/bench/pi_randmodel: $(BUILD)/bench/pi_randmodel.o $(BUILD)/libautorep.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)

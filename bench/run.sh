@@ -14,6 +14,8 @@ out=$(mktemp)
     bench/vs_pytorch.sh "${BENCH_ROUNDS:-3}"
     echo
     bench/scaling.sh
+    bench/mpi_scaling.sh resnet18_in 3x32x32 128
+    bench/mpi_scaling.sh cnn_small 1x28x28 128
     echo
     echo '```'
     OMP_NUM_THREADS=2 build/bench/train_speed --arch resnet18_in --input 3x32x32 --batch 128 --steps 2 --reps 3 --profile

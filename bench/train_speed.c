@@ -19,6 +19,7 @@
 #include "kernels/nn_kernels.h"
 #include "layers/layer_util.h"
 #include "nn/ckpt.h"
+#include "nn/dist.h"
 #include "nn/net.h"
 #include "nn/optim.h"
 
@@ -165,6 +166,11 @@ int main(int argc, char **argv) {
         }
     }
     if (reps < 1 || reps > 1000 || steps < 1 || batch < 1) return 2;
+    if (ar_dist_init(&argc, &argv)) return 1;
+    const int ranks = ar_dist_size();
+    if (batch % ranks) return 2;
+    const int gbatch = batch; /* under mpirun: global batch; each rank runs batch / ranks */
+    batch /= ranks;
     if (search) return search_bench(arch, c, h, w, classes, batch, reps, warm, steps);
     char err[AR_ERR_LEN], *text;
     if (ar_arch_text(arch, &text, err)) {
@@ -201,24 +207,32 @@ int main(int argc, char **argv) {
             if (!infer) {
                 ar_softmax_xent(ar_net_dlogits(&net), 1.0f, ar_net_logits(&net), lab, batch, classes, NULL);
                 ar_net_backward(&net, batch);
+                ar_dist_sum_f(net.grads, net.n_params);
                 ar_optim_step(&opt, &net);
             }
         }
         if (r >= 0) t[r] = now_s() - t0;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_d);
-    double ips_med = steps * batch / t[reps / 2], ips_min = steps * batch / t[reps - 1],
-           ips_max = steps * batch / t[0];
+    double ips_med = steps * gbatch / t[reps / 2], ips_min = steps * gbatch / t[reps - 1],
+           ips_max = steps * gbatch / t[0];
+    double comm_ms = 1e3 * ar_dist_comm_seconds() / ((double)(reps + warm) * steps);
+    if (ar_dist_rank() != 0) {
+        ar_dist_finalize();
+        return 0;
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss_mb = (double)ru.ru_maxrss / 1024.0;
     if (json)
-        printf("{\"arch\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"img_s_median\": %.1f, \"img_s_min\": %.1f, "
-               "\"img_s_max\": %.1f, \"peak_rss_mb\": %.0f}\n",
-               arch, infer ? "infer" : "train", batch, ips_med, ips_min, ips_max, rss_mb);
+        printf("{\"arch\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"ranks\": %d, \"img_s_median\": %.1f, "
+               "\"img_s_min\": %.1f, \"img_s_max\": %.1f, \"peak_rss_mb\": %.0f, \"allreduce_ms_per_step\": %.2f}\n",
+               arch, infer ? "infer" : "train", gbatch, ranks, ips_med, ips_min, ips_max, rss_mb, comm_ms);
     else
-        printf("%s %s %dx%dx%d batch %d: %.1f img/s median (min %.1f, max %.1f) over %d reps; peak RSS %.0f MiB\n",
-               arch, infer ? "inference" : "training", c, h, w, batch, ips_med, ips_min, ips_max, reps, rss_mb);
+        printf("%s %s %dx%dx%d batch %d: %.1f img/s median (min %.1f, max %.1f) over %d reps; peak RSS %.0f MiB%s\n",
+               arch, infer ? "inference" : "training", c, h, w, gbatch, ips_med, ips_min, ips_max, reps, rss_mb,
+               ranks > 1 ? " (rank 0)" : "");
+    if (ranks > 1) printf("  %d MPI ranks; gradient all-reduce %.2f ms per step\n", ranks, comm_ms);
     if (prof) {
         const char *names[AR_LAYER_COUNT] = {0};
         double fwd[AR_LAYER_COUNT] = {0}, bwd[AR_LAYER_COUNT] = {0}, tot = 0;
@@ -241,5 +255,6 @@ int main(int argc, char **argv) {
     free(lab);
     if (!infer) ar_optim_free(&opt);
     ar_net_free(&net);
+    ar_dist_finalize();
     return 0;
 }

@@ -343,7 +343,9 @@ int cmd_train(int argc, char **argv) {
         cli_err(cmd, "%s", err);
         goto done;
     }
-    if (ar_dist_rank() == 0)
+    if (ar_dist_rank() == 0 && res.epochs_run == 0)
+        fprintf(stderr, "nothing to do: %s already holds all %d epochs of this run\n", out, res.epochs_done);
+    else if (ar_dist_rank() == 0)
         fprintf(stderr, "done: %d epochs in %.1f s (%.0f img/s); test top-1 %.2f%%; model %s, log %s\n",
             res.epochs_done, res.seconds, res.images_per_s, 100 * res.val_top1, out, logp);
     rc = 0;

@@ -44,7 +44,7 @@ int cmd_replace(int argc, char **argv) {
         {"kd-temp", "T", "distillation temperature", "4", 0},
         {"kd-weight", "W", "distillation weight (0 = off)", "1", 0},
         {"lr", "LR", "search learning rate of the weights (Adam)", "1e-3", 0},
-        {"lr-gate", "LR", "search learning rate of the gates (Adam; default max(1e-3, 4/steps))", NULL, 0},
+        {"lr-gate", "LR", "search learning rate of the gates (Adam; default max(1e-3, 3/steps))", NULL, 0},
         {"ft-lr", "LR", "fine-tuning learning rate (SGD)", "1e-3", 0},
         {"lookahead", "K", "Lookahead every K steps (0 = off)", "0", 0},
         {"batch", "B", "mini-batch size", "128", 0},
@@ -200,6 +200,15 @@ int cmd_replace(int argc, char **argv) {
                           "data.std",          stdv,    "autorep.replace", settings, "autorep.budget", budget,
                           NULL};
     ro.meta = meta;
+    {
+        int n = ro.max_train > 0 && ro.max_train < tr.n ? ro.max_train : tr.n;
+        long steps = (long)(n / ro.batch) * ro.epochs;
+        if (m == AR_METHOD_AUTOREP && steps < 1500 && ar_dist_rank() == 0 && ro.progress)
+            fprintf(stderr,
+                    "note: only %ld search steps; AutoReP's gates move together under the budget term and short "
+                    "searches can overshoot far below the budget: more --epochs (or a smaller --batch) help\n",
+                    steps);
+    }
     if (ro.progress)
         fprintf(stderr, "replacing ReLUs of %s with %s: budget %zu of %zu (%.2f%%), %d search + %d fine-tune epochs\n",
                 model, method, ro.budget, total, 100.0 * (double)ro.budget / (double)total, ro.epochs,

@@ -13,6 +13,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_replace(int argc, char **argv);
+int cmd_pi(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Shared by train-like commands. */
 int cli_default_log(const char *out, char *buf, size_t len);

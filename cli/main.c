@@ -14,7 +14,9 @@ static void usage(void) {
            "  train     train a network on a data set\n"
            "  eval      top-1 accuracy and loss of a checkpoint on the test split\n"
            "  predict   logits of a checkpoint for the tensor 'input' of a safetensors file\n"
-           "  replace   keep at most a budget of ReLUs (AutoReP or SNL), replacing the rest by polynomials\n");
+           "  replace   keep at most a budget of ReLUs (AutoReP or SNL), replacing the rest by polynomials\n"
+           "  pi        secure two-party inference: cost, fixed, export-public, dealer, server, client, local\n"
+           "  report    one self-contained HTML report (figures and tables) of replacement runs\n");
 }
 
 static int dispatch(int argc, char **argv);
@@ -41,6 +43,8 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(c, "replace")) return cmd_replace(argc, argv);
+    if (!strcmp(c, "pi")) return cmd_pi(argc, argv);
+    if (!strcmp(c, "report")) return cmd_report(argc, argv);
     fprintf(stderr, "autorep: unknown command '%s' (see autorep --help)\n", c);
     return 2;
 }

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The end-to-end demo behind `make demo` (outputs in demo/):
-#   1. train cnn_small on Fashion-MNIST (Debian's dataset-fashion-mnist)
-#   2. evaluate it
-#   3. replace ReLUs down to about 2% with AutoReP, distilling from the baseline
-#   4. compare baseline and replaced accuracy and ReLU counts
+#   1. train cnn_small on Fashion-MNIST (Debian's dataset-fashion-mnist) and evaluate it
+#   2. replace ReLUs down to about 2% with AutoReP, distilling from the baseline
+#   3. run both models under secure two-party inference (client, server and dealer
+#      processes on loopback) on a few test images and compare what they cost
+#   4. write demo/report.html
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${DEMO_DIR:-demo}
@@ -11,32 +12,52 @@ EPOCHS=${DEMO_EPOCHS:-10}
 SEARCH=${DEMO_SEARCH_EPOCHS:-4}
 FT=${DEMO_FT_EPOCHS:-1}
 BUDGET=${DEMO_BUDGET:-2%}
+NPI=${DEMO_PI_IMAGES:-20}
 mkdir -p "$OUT"
 start=$(date +%s)
-stamp() { echo "   [$(( $(date +%s) - start )) s]"; }
+stamp() { echo "   [$(($(date +%s) - start)) s since the start]"; }
+num() { sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1" | head -1; }
+B="$OUT/cnn_small"
+R="$OUT/cnn_small_autorep"
 
-echo "== 1. train cnn_small on Fashion-MNIST ($EPOCHS epochs)"
-./autorep train --arch cnn_small --data fashion-mnist --epochs "$EPOCHS" --batch 128 --lr 0.05 \
-    --out "$OUT/cnn_small.safetensors"
+echo "== 1. train cnn_small on Fashion-MNIST ($EPOCHS epochs) and evaluate it"
+./autorep train --arch cnn_small --data fashion-mnist --epochs "$EPOCHS" --batch 128 --lr 0.05 --out "$B.safetensors"
+./autorep eval --model "$B.safetensors" --json > "$B.eval.json"
+./autorep eval --model "$B.safetensors"
 stamp
 echo
-echo "== 2. evaluate the trained model on the 10,000 test images"
-./autorep eval --model "$OUT/cnn_small.safetensors" --json > "$OUT/base_eval.json"
-./autorep eval --model "$OUT/cnn_small.safetensors"
-echo
-echo "== 3. keep $BUDGET of the ReLUs with AutoReP ($SEARCH search + $FT fine-tuning epochs)"
-./autorep replace --model "$OUT/cnn_small.safetensors" --budget "$BUDGET" --epochs "$SEARCH" \
-    --finetune-epochs "$FT" --out "$OUT/cnn_small_autorep.safetensors"
+echo "== 2. keep $BUDGET of the ReLUs with AutoReP ($SEARCH search + $FT fine-tuning epochs)"
+./autorep replace --model "$B.safetensors" --budget "$BUDGET" --epochs "$SEARCH" --finetune-epochs "$FT" \
+    --out "$R.safetensors"
+./autorep eval --model "$R.safetensors" --json > "$R.eval.json"
 stamp
 echo
-echo "== 4. baseline vs replaced"
-./autorep eval --model "$OUT/cnn_small_autorep.safetensors" --json > "$OUT/rep_eval.json"
-num() { sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1"; }
-printf "   %-10s %12s %14s\n" "model" "test top-1" "ReLUs kept"
-printf "   %-10s %11.2f%% %14s\n" baseline "$(awk -v v="$(num "$OUT/base_eval.json" top1)" 'BEGIN {print 100 * v}')" \
-    "$(num "$OUT/base_eval.json" relu_total)"
-printf "   %-10s %11.2f%% %14s\n" autorep "$(awk -v v="$(num "$OUT/rep_eval.json" top1)" 'BEGIN {print 100 * v}')" \
-    "$(num "$OUT/rep_eval.json" relu_total)"
-end=$(date +%s)
+echo "== 3. secure two-party inference of both models on $NPI test images (three processes on loopback)"
+./autorep pi local --model "$B.safetensors" --n "$NPI" --json > "$B.pi.json"
+./autorep pi local --model "$R.safetensors" --n "$NPI" --json > "$R.pi.json"
+stamp
 echo
-echo "demo finished in $((end - start)) s; models and logs in $OUT/"
+mb() { awk -v v="$1" -v n="$2" 'BEGIN {printf "%.2f", v / n / 1e6}'; }
+pc() { awk -v v="$1" 'BEGIN {printf "%.2f%%", 100 * v}'; }
+printf "   %-24s %14s %14s\n" "" "baseline" "AutoReP $BUDGET"
+printf "   %-24s %14s %14s\n" "ReLUs kept" "$(num "$B.eval.json" relu_total)" "$(num "$R.eval.json" relu_total)"
+printf "   %-24s %14s %14s\n" "test top-1 (10,000)" "$(pc "$(num "$B.eval.json" top1)")" "$(pc "$(num "$R.eval.json" top1)")"
+printf "   %-24s %14s %14s\n" "MPC top-1 ($NPI images)" "$(pc "$(num "$B.pi.json" mpc_top1)")" "$(pc "$(num "$R.pi.json" mpc_top1)")"
+printf "   %-24s %14s %14s\n" "MPC = fixed point" "$(pc "$(num "$B.pi.json" agree_fixed)")" "$(pc "$(num "$R.pi.json" agree_fixed)")"
+printf "   %-24s %14s %14s\n" "online MB / inference" "$(mb "$(num "$B.pi.json" online_bytes)" "$NPI")" \
+    "$(mb "$(num "$R.pi.json" online_bytes)" "$NPI")"
+printf "   %-24s %14s %14s\n" "  of which ReLU" "$(mb "$(num "$B.pi.json" relu_online_bytes)" "$NPI")" \
+    "$(mb "$(num "$R.pi.json" relu_online_bytes)" "$NPI")"
+printf "   %-24s %14s %14s\n" "rounds / inference" "$(num "$B.pi.json" rounds)" "$(num "$R.pi.json" rounds)"
+printf "   %-24s %14s %14s\n" "dealer MB / inference" "$(mb "$(num "$B.pi.json" dealer_bytes)" "$NPI")" \
+    "$(mb "$(num "$R.pi.json" dealer_bytes)" "$NPI")"
+printf "   %-24s %14s %14s\n" "online s / inference" \
+    "$(awk -v v="$(num "$B.pi.json" online_seconds_median)" 'BEGIN {printf "%.3f", v}')" \
+    "$(awk -v v="$(num "$R.pi.json" online_seconds_median)" 'BEGIN {printf "%.3f", v}')"
+echo
+echo "== 4. report"
+./autorep report "$B.safetensors" "$R.safetensors" --out "$OUT/report.html" \
+    --title "autorep demo: cnn_small on Fashion-MNIST, AutoReP at $BUDGET"
+echo "   wrote $OUT/report.html"
+echo
+echo "demo finished in $(($(date +%s) - start)) s; models, logs and results in $OUT/"

@@ -25,6 +25,10 @@ const char *ar_test_golden(const char *name);
 /* A fresh temporary directory for this test (removed by the runner at the end). */
 const char *ar_test_tmpdir(void);
 int ar_test_failed_now(void);
+/* Whole-file helpers for tests: write n bytes (0 or -1); read a file into a
+ * malloc'd buffer (NULL if it cannot be opened), *n gets its size. */
+int ar_test_write_file(const char *path, const void *b, size_t n);
+unsigned char *ar_test_read_file(const char *path, size_t *n);
 
 #define AR_TEST(name)                                                       \
     static void ar_test_##name(void);                                       \

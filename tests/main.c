@@ -73,15 +73,16 @@ static int close_enough(double a, double b, double atol, double rtol) {
     return fabs(a - b) <= atol + rtol * fabs(b);
 }
 
-int ar_check_close_d(const char *file, int line, const char *what, const double *a, const double *b,
-                     size_t n, double atol, double rtol) {
+/* Shared by the float and double checks: elements come through a getter. */
+static int check_close(const char *file, int line, const char *what, const void *a, const void *b, size_t n,
+                       double atol, double rtol, double (*get)(const void *, size_t)) {
     size_t bad = 0, worst = 0;
     double worst_excess = -1, maxdiff = 0;
     for (size_t i = 0; i < n; i++) {
-        double d = fabs(a[i] - b[i]);
+        double x = get(a, i), y = get(b, i), d = fabs(x - y);
         if (d > maxdiff || isnan(d)) maxdiff = d;
-        if (!close_enough(a[i], b[i], atol, rtol)) {
-            double excess = isnan(d) ? INFINITY : d - (atol + rtol * fabs(b[i]));
+        if (!close_enough(x, y, atol, rtol)) {
+            double excess = isnan(d) ? INFINITY : d - (atol + rtol * fabs(y));
             if (excess > worst_excess) {
                 worst_excess = excess;
                 worst = i;
@@ -91,34 +92,42 @@ int ar_check_close_d(const char *file, int line, const char *what, const double 
     }
     if (bad) {
         ar_test_fail(file, line, "%s: %zu/%zu elements differ; worst [%zu] got %.8g want %.8g (max |diff| %.3g)",
-                     what, bad, n, worst, a[worst], b[worst], maxdiff);
+                     what, bad, n, worst, get(a, worst), get(b, worst), maxdiff);
         return 0;
     }
     return 1;
 }
 
-int ar_check_close_f(const char *file, int line, const char *what, const float *a, const float *b,
-                     size_t n, double atol, double rtol) {
-    size_t bad = 0, worst = 0;
-    double worst_excess = -1, maxdiff = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (d > maxdiff || isnan(d)) maxdiff = d;
-        if (!close_enough(a[i], b[i], atol, rtol)) {
-            double excess = isnan(d) ? INFINITY : d - (atol + rtol * fabs((double)b[i]));
-            if (excess > worst_excess) {
-                worst_excess = excess;
-                worst = i;
-            }
-            bad++;
-        }
-    }
-    if (bad) {
-        ar_test_fail(file, line, "%s: %zu/%zu elements differ; worst [%zu] got %.8g want %.8g (max |diff| %.3g)",
-                     what, bad, n, worst, (double)a[worst], (double)b[worst], maxdiff);
-        return 0;
-    }
-    return 1;
+static double get_d(const void *p, size_t i) { return ((const double *)p)[i]; }
+static double get_f(const void *p, size_t i) { return (double)((const float *)p)[i]; }
+
+int ar_check_close_d(const char *file, int line, const char *what, const double *a, const double *b, size_t n,
+                     double atol, double rtol) {
+    return check_close(file, line, what, a, b, n, atol, rtol, get_d);
+}
+
+int ar_check_close_f(const char *file, int line, const char *what, const float *a, const float *b, size_t n,
+                     double atol, double rtol) {
+    return check_close(file, line, what, a, b, n, atol, rtol, get_f);
+}
+
+int ar_test_write_file(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(b, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+unsigned char *ar_test_read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(sz > 0 ? (size_t)sz + 1 : 1);
+    *n = b && sz > 0 ? fread(b, 1, (size_t)sz, f) : 0;
+    fclose(f);
+    return b;
 }
 
 static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {

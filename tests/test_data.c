@@ -26,17 +26,6 @@ static int put_file(const char *path, const void *b, size_t n, int gz) {
     return fclose(f) == 0 && w == n ? 0 : -1;
 }
 
-static unsigned char *get_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
 
 static void be32_put(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
@@ -216,7 +205,7 @@ AR_TEST(data_idx_rejects_bad_gzip) {
     char pi[1024];
     path_in(pi, d, "train-images-idx3-ubyte.gz");
     size_t n;
-    unsigned char *gz = get_file(pi, &n);
+    unsigned char *gz = ar_test_read_file(pi, &n);
     REQUIRE(gz && n > 40 && gz[0] == 0x1f && gz[1] == 0x8b);
 
     /* 1. deflate data overwritten: reserved block type right after the 10-byte header */
@@ -242,7 +231,7 @@ AR_TEST(data_idx_rejects_bad_gzip) {
     char pbig[1024];
     path_in(pbig, dbig, "train-images-idx3-ubyte.gz");
     size_t nbig;
-    unsigned char *big = get_file(pbig, &nbig);
+    unsigned char *big = ar_test_read_file(pbig, &nbig);
     REQUIRE(big && nbig > 100);
     big[nbig - 7] ^= 0x01;
     REQUIRE(put_file(pbig, big, nbig, 0) == 0);

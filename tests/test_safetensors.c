@@ -28,24 +28,7 @@ static unsigned char *mk_file(const char *json, size_t pad_to, const void *data,
     return b;
 }
 
-static int write_bytes(const char *path, const void *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(b, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
 
 /* Number of entries in dir whose name contains sub. */
 static int count_entries(const char *dir, const char *sub) {
@@ -120,7 +103,7 @@ AR_TEST(safetensors_round_trip) {
 
     /* raw layout: header length multiple of 8, metadata first, contiguous offsets */
     size_t flen = 0;
-    unsigned char *raw = slurp(path, &flen);
+    unsigned char *raw = ar_test_read_file(path, &flen);
     REQUIRE(raw != NULL && flen > 8);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | raw[i];
@@ -237,7 +220,7 @@ AR_TEST(safetensors_unaligned_offsets) {
     unsigned char *file = mk_file(json, 1, data, sizeof data, &len); /* header not padded either */
     char path[600];
     snprintf(path, sizeof path, "%s/unaligned.safetensors", ar_test_tmpdir());
-    REQUIRE(write_bytes(path, file, len) == 0);
+    REQUIRE(ar_test_write_file(path, file, len) == 0);
     for (int pass = 0; pass < 2; pass++) {
         struct ar_st st;
         if (pass == 0)
@@ -320,7 +303,7 @@ static void check_bad(const char *dir, int k, const struct bad_case *c, const un
     ar_st_free(&st);
     char path[700];
     snprintf(path, sizeof path, "%s/%s", dir, label);
-    REQUIRE(write_bytes(path, bytes, len) == 0);
+    REQUIRE(ar_test_write_file(path, bytes, len) == 0);
     rc = ar_st_read(&st, path, err);
     CHECK_MSG(rc < 0, "%s: accepted from file", c->what);
     CHECK_MSG(strstr(err, path) != NULL && strstr(err, c->expect) != NULL, "%s: file message: %s", c->what, err);
@@ -504,7 +487,7 @@ AR_TEST(safetensors_failed_write_is_clean) {
     REQUIRE_OK(ar_st_writer_write(&w2, path, err), err);
     ar_st_writer_free(&w2);
     size_t before_len;
-    unsigned char *before = slurp(path, &before_len);
+    unsigned char *before = ar_test_read_file(path, &before_len);
 
     struct rlimit old, lim;
     REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
@@ -519,7 +502,7 @@ AR_TEST(safetensors_failed_write_is_clean) {
     CHECK_MSG(strstr(err, path) != NULL, "%s", err);
     CHECK_EQ_INT(count_entries(dir, ".tmp."), 0);
     size_t after_len;
-    unsigned char *after = slurp(path, &after_len);
+    unsigned char *after = ar_test_read_file(path, &after_len);
     REQUIRE(before && after);
     CHECK(before_len == after_len && memcmp(before, after, before_len) == 0);
     free(before);

@@ -558,6 +558,10 @@ static void set_hooks(struct ar_train_hooks *h, struct run *R) {
 
 /* ---------------- driver ---------------- */
 
+float ar_replace_default_gate_lr(long search_steps) {
+    return fmaxf(1e-3f, 3.0f / (float)(search_steps > 0 ? search_steps : 1));
+}
+
 void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m) {
     memset(o, 0, sizeof *o);
     o->method = m;
@@ -574,7 +578,7 @@ void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m) {
     o->epochs = 20;
     o->finetune_epochs = 0;
     o->lr = 1e-3f;
-    o->lr_gate = 0; /* 0: max(1e-3, 4 / search steps) */
+    o->lr_gate = 0; /* 0: ar_replace_default_gate_lr */
     o->lr_min = 1e-5f;
     o->ft_lr = 1e-3f;
     o->ft_wd = 5e-4f;
@@ -711,7 +715,7 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         /* default gate rate: enough to move a gate across [0, 1] a few times in
          * the search, at least the official 1e-3 */
         const int steps = (o->max_train > 0 && o->max_train < train->n ? o->max_train : train->n) / o->batch;
-        to.lr[1] = o->lr_gate > 0 ? o->lr_gate : fmaxf(1e-3f, 4.0f / (float)(steps * o->epochs > 0 ? steps * o->epochs : 1));
+        to.lr[1] = o->lr_gate > 0 ? o->lr_gate : ar_replace_default_gate_lr(steps * o->epochs);
         to.wd = 0;
         to.sched = (struct ar_sched){.kind = AR_SCHED_COSINE, .epochs = o->epochs, .lr_min = o->lr_min};
         to.seed = o->seed;

@@ -51,7 +51,7 @@ struct ar_replace_opts {
     float kd_temp, kd_weight;
     int epochs;          /* search epochs */
     int finetune_epochs; /* fine-tuning epochs with masks frozen (SNL adds the search epochs it did not need) */
-    float lr, lr_gate, lr_min; /* search (Adam); lr_gate 0 = max(1e-3, 4 / search steps) */
+    float lr, lr_gate, lr_min; /* search (Adam); lr_gate 0 = ar_replace_default_gate_lr */
     float ft_lr, ft_wd;        /* fine-tune (SGD, momentum 0.9) */
     int lookahead_k;           /* 0 = off */
     float lookahead_alpha;
@@ -77,6 +77,10 @@ struct ar_replace_result {
 };
 
 void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m);
+/* Default gate learning rate for a search of that many optimizer steps:
+ * max(1e-3, 3 / steps), so that a gate can travel across [0, 1] and beyond under
+ * the cosine schedule even in short searches (the official 1e-3 assumes ~80K steps). */
+float ar_replace_default_gate_lr(long search_steps);
 
 /* Run the replacement from the plain checkpoint at base_path. */
 AR_NODISCARD int ar_replace_run(const char *base_path, const struct ar_dataset *train, const struct ar_dataset *test,

@@ -100,6 +100,14 @@ void ar_gap_forward_f64(double *y, const double *x, int n, int c, int hw);
 void ar_gap_backward_f64(double *dx, int acc, const double *dy, int n, int c, int hw);
 double ar_softmax_xent_f64(double *dlogits, double scale, const double *logits, const int32_t *labels, int n, int k,
                        int *correct);
+void ar_bn_sum_f64(double *sum, const double *x, int n, int c, int hw);
+void ar_bn_sqdev_f64(double *sq, const double *x, const double *mean, int n, int c, int hw);
+void ar_bn_apply_f64(double *y, const double *x, const double *a, const double *b, int n, int c, int hw, int relu);
+void ar_bn_bwd_sums_f64(double *sdy, double *sdyx, const double *dy, const double *x, const double *mean,
+                        const double *relu_y, int n, int c, int hw);
+void ar_bn_bwd_apply_f64(double *dx, int acc, const double *dy, const double *x, const double *mean,
+                         const double *gmean, const double *proj, const double *scale, const double *relu_y, int n,
+                         int c, int hw);
 double ar_kd_loss_f64(double *ds, int acc, double scale, const double *s, const double *t, int n, int k, double T);
 
 #endif

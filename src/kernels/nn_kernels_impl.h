@@ -3,33 +3,105 @@
  * Not a public header. Expects REAL, FN(name) and the includes of nn_kernels.c. */
 /* ---------------- batch norm ---------------- */
 
+/* Per-channel building blocks (channel ch of x: n planes of hw values, stride c*hw).
+ * The whole-tensor kernels below and the sync-BN pieces are made of these, so the
+ * fused, plain and distributed paths compute with the same code. */
+static double FN(bn_chan_sum)(const REAL *x, int ch, int n, int c, int hw) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        const REAL *xp = x + ((size_t)i * c + ch) * hw;
+        REAL ls = 0;
+#pragma omp simd reduction(+ : ls)
+        for (int j = 0; j < hw; j++) ls += xp[j];
+        s += ls;
+    }
+    return s;
+}
+
+static double FN(bn_chan_sqdev)(const REAL *x, REAL m, int ch, int n, int c, int hw) {
+    double v = 0;
+    for (int i = 0; i < n; i++) {
+        const REAL *xp = x + ((size_t)i * c + ch) * hw;
+        REAL lv = 0;
+#pragma omp simd reduction(+ : lv)
+        for (int j = 0; j < hw; j++) {
+            REAL d = xp[j] - m;
+            lv += d * d;
+        }
+        v += lv;
+    }
+    return v;
+}
+
+/* one plane: y = x*a + b, optionally max(., 0) */
+static void FN(bn_plane_apply)(REAL *yp, const REAL *xp, REAL a, REAL b, int hw, int relu) {
+    if (relu) {
+#pragma omp simd
+        for (int j = 0; j < hw; j++) {
+            REAL z = xp[j] * a + b;
+            yp[j] = z > (REAL)0 ? z : (REAL)0;
+        }
+    } else {
+#pragma omp simd
+        for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
+    }
+}
+
+/* sum(g) and sum(g*(x-m)) over channel ch, g = dy masked by relu_y when given */
+static void FN(bn_chan_bwd_sums)(double *sdy, double *sdyx, const REAL *dy, const REAL *x, REAL m, const REAL *relu_y,
+                                 int ch, int n, int c, int hw) {
+    double s0 = 0, s1 = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t o = ((size_t)i * c + ch) * hw;
+        const REAL *xp = x + o, *gp = dy + o, *mp = relu_y ? relu_y + o : NULL;
+        REAL a = 0, b = 0;
+        if (mp) {
+#pragma omp simd reduction(+ : a, b)
+            for (int j = 0; j < hw; j++) {
+                REAL g = mp[j] > (REAL)0 ? gp[j] : (REAL)0;
+                a += g;
+                b += g * (xp[j] - m);
+            }
+        } else {
+#pragma omp simd reduction(+ : a, b)
+            for (int j = 0; j < hw; j++) {
+                a += gp[j];
+                b += gp[j] * (xp[j] - m);
+            }
+        }
+        s0 += a, s1 += b;
+    }
+    *sdy = s0, *sdyx = s1;
+}
+
+/* one plane: dx (+)= ((g - gmean) - (x - m)*proj)*sc */
+static void FN(bn_plane_bwd)(REAL *dp, int acc, const REAL *gp, const REAL *xp, const REAL *mp, REAL m, REAL gmean,
+                             REAL proj, REAL sc, int hw) {
+    if (mp) {
+#pragma omp simd
+        for (int j = 0; j < hw; j++) {
+            REAL g = mp[j] > (REAL)0 ? gp[j] : (REAL)0;
+            REAL v = ((g - gmean) - (xp[j] - m) * proj) * sc;
+            dp[j] = acc ? dp[j] + v : v;
+        }
+    } else if (acc) {
+#pragma omp simd
+        for (int j = 0; j < hw; j++) dp[j] += ((gp[j] - gmean) - (xp[j] - m) * proj) * sc;
+    } else {
+#pragma omp simd
+        for (int j = 0; j < hw; j++) dp[j] = ((gp[j] - gmean) - (xp[j] - m) * proj) * sc;
+    }
+}
+
 void FN(ar_bn_forward_train)(REAL *y, REAL *mean, REAL *rstd, REAL *run_mean, REAL *run_var, const REAL *x,
-                         const REAL *gamma, const REAL *beta, int n, int c, int hw, REAL momentum, REAL eps, int relu) {
+                             const REAL *gamma, const REAL *beta, int n, int c, int hw, REAL momentum, REAL eps,
+                             int relu) {
     AR_ASSERT(n > 0 && c > 0 && hw > 0);
     const double cnt = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            const REAL *xp = x + ((size_t)i * c + ch) * hw;
-            REAL ls = 0;
-#pragma omp simd reduction(+ : ls)
-            for (int j = 0; j < hw; j++) ls += xp[j];
-            s += ls;
-        }
-        const double m = s / cnt;
-        double v = 0;
-        for (int i = 0; i < n; i++) {
-            const REAL *xp = x + ((size_t)i * c + ch) * hw;
-            const REAL mf = (REAL)m;
-            REAL lv = 0;
-#pragma omp simd reduction(+ : lv)
-            for (int j = 0; j < hw; j++) {
-                REAL d = xp[j] - mf;
-                lv += d * d;
-            }
-            v += lv;
-        }
+        const double m = FN(bn_chan_sum)(x, ch, n, c, hw) / cnt;
+        const double v = FN(bn_chan_sqdev)(x, (REAL)m, ch, n, c, hw);
         const double var = v / cnt;
         const REAL r = (REAL)(1.0 / sqrt(var + (double)eps));
         mean[ch] = (REAL)m;
@@ -38,74 +110,31 @@ void FN(ar_bn_forward_train)(REAL *y, REAL *mean, REAL *rstd, REAL *run_mean, RE
         run_mean[ch] = ((REAL)1 - momentum) * run_mean[ch] + momentum * (REAL)m;
         run_var[ch] = ((REAL)1 - momentum) * run_var[ch] + momentum * (REAL)unbiased;
         const REAL a = r * gamma[ch], b = beta[ch] - (REAL)m * a;
-        for (int i = 0; i < n; i++) {
-            const REAL *xp = x + ((size_t)i * c + ch) * hw;
-            REAL *yp = y + ((size_t)i * c + ch) * hw;
-            if (relu) {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) {
-                    REAL z = xp[j] * a + b;
-                    yp[j] = z > (REAL)0 ? z : (REAL)0;
-                }
-            } else {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
-            }
-        }
+        for (int i = 0; i < n; i++)
+            FN(bn_plane_apply)(y + ((size_t)i * c + ch) * hw, x + ((size_t)i * c + ch) * hw, a, b, hw, relu);
     }
 }
 
 void FN(ar_bn_forward_eval)(REAL *y, const REAL *x, const REAL *gamma, const REAL *beta, const REAL *run_mean,
-                        const REAL *run_var, int n, int c, int hw, REAL eps, int relu) {
+                            const REAL *run_var, int n, int c, int hw, REAL eps, int relu) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
             const REAL r = (REAL)(1.0 / sqrt((double)run_var[ch] + (double)eps));
             const REAL a = r * gamma[ch], b = beta[ch] - run_mean[ch] * a;
-            const REAL *xp = x + ((size_t)i * c + ch) * hw;
-            REAL *yp = y + ((size_t)i * c + ch) * hw;
-            if (relu) {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) {
-                    REAL z = xp[j] * a + b;
-                    yp[j] = z > (REAL)0 ? z : (REAL)0;
-                }
-            } else {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) yp[j] = xp[j] * a + b;
-            }
+            FN(bn_plane_apply)(y + ((size_t)i * c + ch) * hw, x + ((size_t)i * c + ch) * hw, a, b, hw, relu);
         }
 }
 
 void FN(ar_bn_backward)(REAL *dx, int acc, REAL *dgamma, REAL *dbeta, const REAL *dy, const REAL *x,
-                    const REAL *mean, const REAL *rstd, const REAL *gamma, int n, int c, int hw, const REAL *relu_y) {
+                        const REAL *mean, const REAL *rstd, const REAL *gamma, int n, int c, int hw,
+                        const REAL *relu_y) {
     const double cnt = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         const REAL m = mean[ch];
-        double sdy = 0, sdyx = 0;
-        for (int i = 0; i < n; i++) {
-            const REAL *xp = x + ((size_t)i * c + ch) * hw;
-            const REAL *gp = dy + ((size_t)i * c + ch) * hw;
-            const REAL *mp = relu_y ? relu_y + ((size_t)i * c + ch) * hw : NULL;
-            REAL a = 0, b = 0;
-            if (mp) {
-#pragma omp simd reduction(+ : a, b)
-                for (int j = 0; j < hw; j++) {
-                    REAL g = mp[j] > (REAL)0 ? gp[j] : (REAL)0;
-                    a += g;
-                    b += g * (xp[j] - m);
-                }
-            } else {
-#pragma omp simd reduction(+ : a, b)
-                for (int j = 0; j < hw; j++) {
-                    a += gp[j];
-                    b += gp[j] * (xp[j] - m);
-                }
-            }
-            sdy += a;
-            sdyx += b;
-        }
+        double sdy, sdyx;
+        FN(bn_chan_bwd_sums)(&sdy, &sdyx, dy, x, m, relu_y, ch, n, c, hw);
         const REAL r = rstd[ch];
         dgamma[ch] = (REAL)(sdyx * r);
         dbeta[ch] = (REAL)sdy;
@@ -114,26 +143,45 @@ void FN(ar_bn_backward)(REAL *dx, int acc, REAL *dgamma, REAL *dbeta, const REAL
         const REAL proj = (REAL)(sdyx * (double)r * (double)r / cnt);
         const REAL sc = r * gamma[ch];
         for (int i = 0; i < n; i++) {
-            const REAL *xp = x + ((size_t)i * c + ch) * hw;
-            const REAL *gp = dy + ((size_t)i * c + ch) * hw;
-            const REAL *mp = relu_y ? relu_y + ((size_t)i * c + ch) * hw : NULL;
-            REAL *dp = dx + ((size_t)i * c + ch) * hw;
-            if (mp) {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) {
-                    REAL g = mp[j] > (REAL)0 ? gp[j] : (REAL)0;
-                    REAL v = ((g - gmean) - (xp[j] - m) * proj) * sc;
-                    dp[j] = acc ? dp[j] + v : v;
-                }
-            } else if (acc) {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) dp[j] += ((gp[j] - gmean) - (xp[j] - m) * proj) * sc;
-            } else {
-#pragma omp simd
-                for (int j = 0; j < hw; j++) dp[j] = ((gp[j] - gmean) - (xp[j] - m) * proj) * sc;
-            }
+            const size_t o = ((size_t)i * c + ch) * hw;
+            FN(bn_plane_bwd)(dx + o, acc, dy + o, x + o, relu_y ? relu_y + o : NULL, m, gmean, proj, sc, hw);
         }
     }
+}
+
+/* Sync-BN pieces (see nn_kernels.h). */
+void FN(ar_bn_sum)(double *sum, const REAL *x, int n, int c, int hw) {
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) sum[ch] = FN(bn_chan_sum)(x, ch, n, c, hw);
+}
+
+void FN(ar_bn_sqdev)(double *sq, const REAL *x, const REAL *mean, int n, int c, int hw) {
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) sq[ch] = FN(bn_chan_sqdev)(x, mean ? mean[ch] : (REAL)0, ch, n, c, hw);
+}
+
+void FN(ar_bn_apply)(REAL *y, const REAL *x, const REAL *a, const REAL *b, int n, int c, int hw, int relu) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            FN(bn_plane_apply)(y + ((size_t)i * c + ch) * hw, x + ((size_t)i * c + ch) * hw, a[ch], b[ch], hw, relu);
+}
+
+void FN(ar_bn_bwd_sums)(double *sdy, double *sdyx, const REAL *dy, const REAL *x, const REAL *mean,
+                        const REAL *relu_y, int n, int c, int hw) {
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) FN(bn_chan_bwd_sums)(&sdy[ch], &sdyx[ch], dy, x, mean[ch], relu_y, ch, n, c, hw);
+}
+
+void FN(ar_bn_bwd_apply)(REAL *dx, int acc, const REAL *dy, const REAL *x, const REAL *mean, const REAL *gmean,
+                         const REAL *proj, const REAL *scale, const REAL *relu_y, int n, int c, int hw) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const size_t o = ((size_t)i * c + ch) * hw;
+            FN(bn_plane_bwd)(dx + o, acc, dy + o, x + o, relu_y ? relu_y + o : NULL, mean[ch], gmean[ch], proj[ch],
+                             scale[ch], hw);
+        }
 }
 
 /* ---------------- ReLU and elementwise ---------------- */

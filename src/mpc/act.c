@@ -16,6 +16,12 @@
  * the ReLU's 8 rounds (1 round when no ReLU is left, 0 when the tensor is empty);
  * results are scattered back. Only the masked positions pay for a comparison.
  *
+ * Offline opening (ar_mpc_act_pre): when P1's input share is known before the query
+ * (P1's share of a linear layer's output, conv(A1, F) + C1, is input-independent),
+ * the square pair is taken offline and P1 sends x1 - r1 at the quadratic positions
+ * then; online only P0 sends x0 - r0, riding in the ReLU's first message (or alone,
+ * one-way, in an all-quadratic site): 8 B per quadratic online instead of 16.
+ *
  * Max-pool: candidates of each window are reduced pairwise with
  * max(a, b) = ReLU(a - b) + b, one vectorised ReLU per tournament level. */
 #include <sodium.h>
@@ -65,9 +71,17 @@ static void poly_finish(const struct ar_party *p, const struct poly_job *j, cons
 
 /* ---- sites --------------------------------------------------------------------------- */
 
-/* mask == NULL: every element is a quadratic. */
+/* Positions of the quadratics of a site, image-major (the order of the opening). */
+static size_t count_ones(const uint8_t *mask, size_t CHW) {
+    size_t ones = 0;
+    for (size_t i = 0; i < CHW; i++) ones += mask[i];
+    return ones;
+}
+
+/* mask == NULL: every element is a quadratic. pre: the offline half (P1's opening
+ * already sent, the square pair already taken), or NULL. */
 static int act_impl(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW, const uint8_t *mask,
-                    const uint64_t *coef, const uint64_t *x, uint64_t *y, char *err) {
+                    const uint64_t *coef, const uint64_t *x, uint64_t *y, struct ar_act_pre *pre, char *err) {
     int rc = AR_OK;
     size_t CHW = C * HW, total = N * CHW, ones = 0;
     if (mask) {
@@ -78,6 +92,9 @@ static int act_impl(struct ar_party *p, uint32_t layer, size_t N, size_t C, size
         }
     }
     size_t n_r = N * ones, n_p = total - n_r;
+    if (pre && (!pre->ready || pre->layer != layer || pre->n_p != n_p))
+        return ar_errf(err, AR_ERR_PROTO, "act layer %u: offline part missing, used twice or made for layer %u",
+                       layer, pre->layer);
     int dealer = p->role == AR_ROLE_DEALER;
     if (!dealer) AR_ASSERT((x && y) || total == 0);
     AR_ASSERT(coef || n_p == 0);
@@ -116,16 +133,35 @@ static int act_impl(struct ar_party *p, uint32_t layer, size_t N, size_t C, size
             job.ch = chp;
         }
     }
-    if (n_p) AR_TRY(poly_begin(p, layer, &job, &sq, po, err));
+    const struct ar_corr *sqp = &sq;
+    if (pre) {
+        /* P1's half of the opening went offline: only P0 sends online */
+        sqp = &pre->sq;
+        if (!dealer && p->role == AR_ROLE_P0)
+            for (size_t i = 0; i < n_p; i++) po[i] = job.x[i] - sqp->r[i];
+    } else if (n_p) {
+        AR_TRY(poly_begin(p, layer, &job, &sq, po, err));
+    }
+    int p0 = p->role == AR_ROLE_P0;
+    size_t slen = !pre || p0 ? 8 * n_p : 0, rlen = !pre || !p0 ? 8 * n_p : 0;
     if (n_r) {
         const uint64_t *rx = gather ? xr : x;
         uint64_t *ry = gather ? yr : y;
-        AR_TRY(ar__relu_core(p, layer, n_r, rx, ry, NULL, (const uint8_t *)po, (uint8_t *)pr, 8 * n_p, err));
+        AR_TRY(ar__relu_core(p, layer, n_r, rx, ry, NULL, (const uint8_t *)po, slen, (uint8_t *)pr, rlen, err));
     } else if (n_p && !dealer) {
-        AR_TRY(ar_chan_exchange(p->peer, AR_MSG_ACT, po, 8 * n_p, pr, 8 * n_p, err));
+        if (!pre) AR_TRY(ar_chan_exchange(p->peer, AR_MSG_ACT, po, 8 * n_p, pr, 8 * n_p, err));
+        else if (p0) AR_TRY(ar_chan_send(p->peer, AR_MSG_ACT, po, 8 * n_p, err));
+        else AR_TRY(ar_chan_recv(p->peer, AR_MSG_ACT, pr, 8 * n_p, err));
     }
     if (dealer) goto fail; /* done */
-    if (n_p) poly_finish(p, &job, &sq, po, pr, gather ? yp : y);
+    if (n_p) {
+        const uint64_t *mine = po, *theirs = pr;
+        if (pre) {
+            mine = p0 ? po : pre->open1;
+            theirs = p0 ? pre->open1 : pr;
+        }
+        poly_finish(p, &job, sqp, mine, theirs, gather ? yp : y);
+    }
     if (gather) {
         size_t kr = 0, kp = 0;
         for (size_t n = 0; n < N; n++)
@@ -133,6 +169,7 @@ static int act_impl(struct ar_party *p, uint32_t layer, size_t N, size_t C, size
     }
 fail:
     ar_corr_release(&sq);
+    if (pre) ar_act_pre_free(pre);
     ar__wipe_free(xr, n_r);
     ar__wipe_free(yr, n_r);
     ar__wipe_free(xp, n_p);
@@ -144,21 +181,74 @@ fail:
     return rc;
 }
 
+void ar_act_pre_free(struct ar_act_pre *pre) {
+    if (!pre) return;
+    ar_corr_release(&pre->sq);
+    ar__wipe_free(pre->open1, pre->n_p);
+    memset(pre, 0, sizeof *pre);
+}
+
+int ar_mpc_act_pre(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW, const uint8_t *mask,
+                   const uint64_t *x1, struct ar_act_pre *pre, char *err) {
+    memset(pre, 0, sizeof *pre);
+    AR_ASSERT(mask);
+    size_t CHW = C * HW;
+    for (size_t i = 0; i < CHW; i++)
+        if (mask[i] > 1)
+            return ar_errf(err, AR_ERR_ARG, "act layer %u: mask value %u at %zu is not 0/1", layer, mask[i], i);
+    size_t n_p = N * (CHW - count_ones(mask, CHW));
+    struct ar_meas_scope ms;
+    ar__meas_begin(p, &ms, layer, AR_OP_PRE);
+    int rc = ar_corr_get(p, AR_CORR_SQUARE, layer, n_p, 0, NULL, &pre->sq, err);
+    pre->layer = layer;
+    pre->n_p = n_p;
+    if (rc || p->role == AR_ROLE_DEALER) goto done;
+    if ((rc = ar_corr_use(p, &pre->sq, AR_CORR_SQUARE, n_p, 0, err))) goto done;
+    if (!(pre->open1 = ar__alloc_u64(n_p))) {
+        rc = ar_errf(err, AR_ERR_NOMEM, "act layer %u: out of memory", layer);
+        goto done;
+    }
+    if (p->role == AR_ROLE_P1) {
+        AR_ASSERT(x1 || n_p == 0);
+        size_t k = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t i = 0; i < CHW; i++)
+                if (!mask[i]) {
+                    pre->open1[k] = x1[n * CHW + i] - pre->sq.r[k];
+                    k++;
+                }
+        if (n_p) rc = ar_chan_send(p->peer, AR_MSG_ACT, pre->open1, 8 * n_p, err);
+    } else if (n_p) {
+        rc = ar_chan_recv(p->peer, AR_MSG_ACT, pre->open1, 8 * n_p, err);
+    }
+done:
+    if (!rc) pre->ready = 1;
+    else ar_act_pre_free(pre);
+    ar__meas_end(p, &ms);
+    if (rc && rc != AR_ERR_ARG) ar_errprefix(err, rc, "act layer %u offline part", layer);
+    return rc;
+}
+
 int ar_mpc_poly(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW, const uint64_t *coef,
                 const uint64_t *x, uint64_t *y, char *err) {
     struct ar_meas_scope ms;
     ar__meas_begin(p, &ms, layer, AR_OP_POLY);
-    int rc = act_impl(p, layer, N, C, HW, NULL, coef, x, y, err);
+    int rc = act_impl(p, layer, N, C, HW, NULL, coef, x, y, NULL, err);
     ar__meas_end(p, &ms);
     return rc;
 }
 
 int ar_mpc_act(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW, const uint8_t *mask,
                const uint64_t *coef, const uint64_t *x, uint64_t *y, char *err) {
+    return ar_mpc_act_with_pre(p, layer, N, C, HW, mask, coef, x, y, NULL, err);
+}
+
+int ar_mpc_act_with_pre(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW, const uint8_t *mask,
+                        const uint64_t *coef, const uint64_t *x, uint64_t *y, struct ar_act_pre *pre, char *err) {
     AR_ASSERT(mask);
     struct ar_meas_scope ms;
     ar__meas_begin(p, &ms, layer, AR_OP_ACT);
-    int rc = act_impl(p, layer, N, C, HW, mask, coef, x, y, err);
+    int rc = act_impl(p, layer, N, C, HW, mask, coef, x, y, pre, err);
     ar__meas_end(p, &ms);
     return rc;
 }
@@ -167,7 +257,7 @@ int ar_mpc_relu(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *x,
                 char *err) {
     struct ar_meas_scope ms;
     ar__meas_begin(p, &ms, layer, AR_OP_RELU);
-    int rc = ar__relu_core(p, layer, n, x, y, drelu, NULL, NULL, 0, err);
+    int rc = ar__relu_core(p, layer, n, x, y, drelu, NULL, 0, NULL, 0, err);
     ar__meas_end(p, &ms);
     return rc;
 }
@@ -187,7 +277,7 @@ int ar_mpc_maxpool(struct ar_party *p, uint32_t layer, int N, int C, int H, int 
     uint64_t *cand = NULL, *diff = NULL, *rel = NULL;
     if (p->role == AR_ROLE_DEALER) {
         for (int cnt = m; cnt > 1; cnt = cnt / 2 + cnt % 2)
-            AR_TRY(ar__relu_core(p, layer, win * (size_t)(cnt / 2), NULL, NULL, NULL, NULL, NULL, 0, err));
+            AR_TRY(ar__relu_core(p, layer, win * (size_t)(cnt / 2), NULL, NULL, NULL, NULL, 0, NULL, 0, err));
         goto fail;
     }
     cand = ar__alloc_u64((size_t)m * win);
@@ -210,7 +300,7 @@ int ar_mpc_maxpool(struct ar_party *p, uint32_t layer, int N, int C, int H, int 
         size_t pairs = (size_t)(cnt / 2);
         for (size_t t = 0; t < pairs; t++)
             for (size_t o = 0; o < win; o++) diff[t * win + o] = cand[2 * t * win + o] - cand[(2 * t + 1) * win + o];
-        AR_TRY(ar__relu_core(p, layer, pairs * win, diff, rel, NULL, NULL, NULL, 0, err));
+        AR_TRY(ar__relu_core(p, layer, pairs * win, diff, rel, NULL, NULL, 0, NULL, 0, err));
         for (size_t t = 0; t < pairs; t++)
             for (size_t o = 0; o < win; o++) cand[t * win + o] = rel[t * win + o] + cand[(2 * t + 1) * win + o];
         if (cnt % 2) memmove(cand + pairs * win, cand + (size_t)(cnt - 1) * win, win * sizeof *cand);

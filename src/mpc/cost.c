@@ -96,6 +96,24 @@ struct ar_cost ar_cost_act(size_t n_relu, size_t n_poly) {
     return c;
 }
 
+struct ar_cost ar_cost_act_online_pre(size_t n_relu, size_t n_poly) {
+    struct ar_cost c = ar_cost_relu(n_relu);
+    if (n_poly) {
+        c.p0_to_p1 += 8 * (uint64_t)n_poly;
+        if (!n_relu) c.oneway = 1;
+        c.dealer_to_p0 += ar_corr_dealer_bytes(AR_CORR_SQUARE, n_poly, 0, NULL);
+    }
+    return c;
+}
+
+struct ar_cost ar_cost_act_offline(size_t n_poly) {
+    struct ar_cost c = {0};
+    if (!n_poly) return c;
+    c.p1_to_p0 = 8 * (uint64_t)n_poly;
+    c.oneway = 1;
+    return c;
+}
+
 struct ar_cost ar_cost_reveal(size_t n) {
     struct ar_cost c = {0};
     c.p0_to_p1 = 8 * (uint64_t)n;

@@ -64,6 +64,11 @@ struct ar_cost ar_cost_linear_setup(const struct ar_conv_shape *s);
 struct ar_cost ar_cost_poly(size_t n);
 struct ar_cost ar_cost_relu(size_t n);
 struct ar_cost ar_cost_act(size_t n_relu, size_t n_poly);
+/* A mixed site with its offline half (ar_mpc_act_pre): online part (P1's half of the
+ * quadratics' opening gone; one-way when n_relu = 0; dealer bytes of the square
+ * pair included) and the offline message (P1 -> P0, 8 B per quadratic, one-way). */
+struct ar_cost ar_cost_act_online_pre(size_t n_relu, size_t n_poly);
+struct ar_cost ar_cost_act_offline(size_t n_poly);
 struct ar_cost ar_cost_reveal(size_t n);
 /* Max-pool of k windows' `m` candidates each (tournament of ReLUs). */
 struct ar_cost ar_cost_maxpool(size_t windows, int m);

@@ -30,9 +30,10 @@ void ar__unpack_planes(uint64_t *planes, const uint8_t *src, size_t n, size_t co
 int ar__layer_register(struct ar_party *p, uint32_t layer, size_t w_count, char *err);
 int ar__layer_check(const struct ar_party *p, uint32_t layer, size_t w_count, char *err);
 
-/* ReLU core without measurement (used by relu, the mixed site and max-pool). The
- * optional `extra` payload (extra_len bytes each way) rides in the first message. */
+/* ReLU core without measurement (used by relu, the mixed site and max-pool). An
+ * optional payload rides in the first message: send_len bytes sent, recv_len
+ * received (the peer passes the mirror lengths). */
 int ar__relu_core(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *x, uint64_t *y, uint64_t *drelu,
-                  const uint8_t *extra_send, uint8_t *extra_recv, size_t extra_len, char *err);
+                  const uint8_t *extra_send, size_t send_len, uint8_t *extra_recv, size_t recv_len, char *err);
 
 #endif

@@ -109,6 +109,30 @@ AR_NODISCARD int ar_mpc_relu(struct ar_party *p, uint32_t layer, size_t n, const
 AR_NODISCARD int ar_mpc_act(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW,
                             const uint8_t *mask, const uint64_t *coef, const uint64_t *x, uint64_t *y, char *err);
 
+/* Offline half of a mixed site whose input share at P1 is known before the query
+ * (e.g. P1's share of a linear layer's output, which is conv(A1, F) + C1): takes the
+ * square pair now, and P1 sends its half of the quadratics' opening (x1 - r1 at the
+ * mask-0 positions, image-major) to P0 one-way (8 B per quadratic, offline). All
+ * roles call it at the same point of their sequence; x1: (N, C, HW) P1's input
+ * share (NULL elsewhere). Consumed by exactly one ar_mpc_act_with_pre. */
+struct ar_act_pre {
+    struct ar_corr sq;
+    uint64_t *open1; /* x1 - r1 at the quadratic positions (P1: sent; P0: received) */
+    size_t n_p;
+    uint32_t layer;
+    int ready;
+};
+AR_NODISCARD int ar_mpc_act_pre(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW,
+                                const uint8_t *mask, const uint64_t *x1, struct ar_act_pre *pre, char *err);
+/* ar_mpc_act with the offline half done (pre, consumed; NULL = ar_mpc_act): online
+ * only P0 sends its half of the quadratics' opening (8 B per quadratic one way),
+ * in the ReLU's first message, or as one one-way message when the site has no ReLU.
+ * x must be the same share P1 passed to ar_mpc_act_pre. */
+AR_NODISCARD int ar_mpc_act_with_pre(struct ar_party *p, uint32_t layer, size_t N, size_t C, size_t HW,
+                                     const uint8_t *mask, const uint64_t *coef, const uint64_t *x, uint64_t *y,
+                                     struct ar_act_pre *pre, char *err);
+void ar_act_pre_free(struct ar_act_pre *pre);
+
 /* Max pool (k x k windows, stride) by a tournament of ReLU(a - b) + b: ceil(log2 k^2)
  * ReLU layers. x: (N, C, H, W) share   y: (N, C, OH, OW) share. */
 AR_NODISCARD int ar_mpc_maxpool(struct ar_party *p, uint32_t layer, int N, int C, int H, int W, int k, int stride,

@@ -75,7 +75,7 @@ static int dealer_side(struct ar_party *p, uint32_t layer, size_t n, const struc
 }
 
 int ar__relu_core(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *x, uint64_t *y, uint64_t *drelu,
-                  const uint8_t *extra_send, uint8_t *extra_recv, size_t extra_len, char *err) {
+                  const uint8_t *extra_send, size_t send_len, uint8_t *extra_recv, size_t recv_len, char *err) {
     struct ar_cmp_sched s;
     ar_cmp_schedule(&s);
     if (n == 0) return AR_OK;
@@ -93,8 +93,9 @@ int ar__relu_core(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *
         size_t k = 2 * (size_t)s.pairs[l] + (size_t)s.doubles[l];
         if (k > max_lvl_planes) max_lvl_planes = k;
     }
-    size_t msg1 = 8 * n + L * nb + extra_len, msgl = max_lvl_planes * nb;
-    size_t msgmax = msg1 > msgl ? msg1 : msgl;
+    size_t msg1s = 8 * n + L * nb + send_len, msg1r = 8 * n + L * nb + recv_len, msgl = max_lvl_planes * nb;
+    size_t msgmax = msg1s > msgl ? msg1s : msgl;
+    if (msg1r > msgmax) msgmax = msg1r;
     size_t work_words = 64 * W /* X */ + L * W /* G */ + L * W /* E */ + 3 * max_lvl_planes * W /* opened */ +
                         n /* eps */ + 2 * W /* d, e */;
     uint64_t *work = ar__alloc_u64(work_words);
@@ -122,12 +123,12 @@ int ar__relu_core(struct ar_party *p, uint32_t layer, size_t n, const uint64_t *
     for (size_t i = 0; i < n; i++) eps_mine[i] = x[i] - inj.a[i];
     for (size_t i = 0; i < L * W; i++) O[i] = X[i] ^ pand.ba[i]; /* m_r = own bit ^ alpha/beta */
     ar__pack_planes(sbuf + 8 * n, O, n, L);
-    if (extra_len) memcpy(sbuf + 8 * n + L * nb, extra_send, extra_len);
-    AR_TRY(ar_chan_exchange(p->peer, AR_MSG_ACT, sbuf, msg1, rbuf, msg1, err));
+    if (send_len) memcpy(sbuf + 8 * n + L * nb, extra_send, send_len);
+    AR_TRY(ar_chan_exchange(p->peer, AR_MSG_ACT, sbuf, msg1s, rbuf, msg1r, err));
     memcpy(eps, rbuf, 8 * n);
     for (size_t i = 0; i < n; i++) eps[i] += eps_mine[i];
     ar__unpack_planes(O, rbuf + 8 * n, n, L); /* the other party's m */
-    if (extra_len) memcpy(extra_recv, rbuf + 8 * n + L * nb, extra_len);
+    if (recv_len) memcpy(extra_recv, rbuf + 8 * n + L * nb, recv_len);
     if (me == 0)
         for (size_t i = 0; i < L * W; i++) G[i] = (X[i] & O[i]) ^ pand.bc[i];
     else

@@ -27,6 +27,7 @@ const char *ar_msg_name(int type) {
     case AR_MSG_LINEAR: return "linear";
     case AR_MSG_ACT: return "act";
     case AR_MSG_REVEAL: return "reveal";
+    case AR_MSG_SYNC: return "sync";
     case AR_MSG_TEST: return "test";
     default: return "unknown";
     }

@@ -39,6 +39,7 @@ enum ar_msg_type {
     AR_MSG_LINEAR = 8,     /* online: masked input of a linear layer (P1 -> P0) */
     AR_MSG_ACT = 9,        /* online: a round of an activation protocol (ReLU / poly / mixed) */
     AR_MSG_REVEAL = 10,    /* online: output share P0 -> P1 */
+    AR_MSG_SYNC = 11,      /* P0 <-> P1: barrier between the offline and the online phase (1 byte) */
     AR_MSG_TEST = 100,     /* tests */
 };
 

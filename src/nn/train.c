@@ -333,6 +333,9 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
     }
     double t_all = now_s();
     long imgs_all = 0;
+    res->epochs_done = start;
+    res->best_val_top1 = best;
+    res->epochs_run = 0;
     /* Fault injection for the tests: AR_TEST_KILL="RANK:STEP" kills that rank with
      * SIGKILL at that step of its first epoch. */
     int kill_step = -1;
@@ -417,6 +420,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         if (test && res->val_top1 > best) best = res->val_top1;
         res->best_val_top1 = best;
         res->epochs_done = epoch + 1;
+        res->epochs_run++;
         if (progress_on && test)
             fprintf(stderr, "%s %d/%d: validation loss %.4f top-1 %.2f%%\n", o->stage, epoch + 1, o->epochs,
                     res->val_loss, 100 * res->val_top1);

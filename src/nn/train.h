@@ -72,7 +72,8 @@ struct ar_train_opts {
 };
 
 struct ar_train_result {
-    int epochs_done;
+    int epochs_done; /* epochs completed in total (including those before a resume) */
+    int epochs_run;  /* epochs run by this call */
     double train_loss, train_top1, val_loss, val_top1;
     double best_val_top1;
     double seconds, images_per_s;
