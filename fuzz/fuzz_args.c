@@ -1,7 +1,8 @@
 /* libFuzzer target: command-line parsing (cli/args.c: cli_parse and the typed
  * getters) with the real option table of every command, extracted from the cli/ sources at
- * build time (gen_cli_tables.sh). Input: byte 0 picks the command, the rest is split
- * at NUL bytes into argv[2..] (at most 64 arguments).
+ * build time (gen_cli_tables.sh). Input: NUL-separated words; the first names the
+ * command table ("train", "pi_cost", ...; anything else picks one by its first
+ * byte), the others are argv[2..] (at most 64 arguments).
  * Properties (the CLI's error contract): a parse error returns 2 and prints exactly
  * one stderr line starting "autorep CMD: "; success prints nothing to stderr and
  * leaves every given option with a value (flags "1", options a string from argv or
@@ -64,17 +65,20 @@ static void check_one_line(const char *buf, size_t len, const char *cmd, const c
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size > 4096) return 0;
     const size_t ncmd = sizeof fz_cmds / sizeof fz_cmds[0];
-    const char *cmd = fz_cmds[data[0] % ncmd].name;
-    const struct cli_opt *tmpl = fz_cmds[data[0] % ncmd].opts;
-    const size_t nopt = fz_cmds[data[0] % ncmd].n;
-    /* argv strings: a NUL-terminated copy of the input split at NUL bytes */
-    char *buf = malloc(size);
+    /* words: a NUL-terminated copy of the input split at NUL bytes */
+    char *buf = malloc(size + 1);
     if (!buf) return 0;
-    memcpy(buf, data + 1, size - 1);
-    buf[size - 1] = 0;
+    memcpy(buf, data, size);
+    buf[size] = 0;
+    size_t k = data[0] % ncmd;
+    for (size_t i = 0; i < ncmd; i++)
+        if (!strcmp(buf, fz_cmds[i].name)) k = i;
+    const char *cmd = fz_cmds[k].name;
+    const struct cli_opt *tmpl = fz_cmds[k].opts;
+    const size_t nopt = fz_cmds[k].n;
     char *argv[MAX_ARGS + 3] = {"autorep", (char *)cmd};
     int argc = 2;
-    for (char *p = buf; p < buf + size - 1 && argc < MAX_ARGS + 2; p += strlen(p) + 1) argv[argc++] = p;
+    for (char *p = buf + strlen(buf) + 1; p < buf + size && argc < MAX_ARGS + 2; p += strlen(p) + 1) argv[argc++] = p;
     argv[argc] = NULL;
     struct cli_opt *opts = malloc(nopt * sizeof *opts);
     if (!opts) abort();

@@ -250,27 +250,61 @@ static void data_seeds(void) {
 /* ---- command lines ---- */
 
 static void args_seeds(void) {
+    /* the first word names the command table (fuzz_args.c) */
     static const struct {
         const char *name;
-        uint8_t cmd; /* index in the generated table: info, train, eval, predict, replace */
         const char *args;
         size_t len;
     } a[] = {
-#define A(n, c, s) {n, c, s, sizeof s - 1}
-        A("info", 0, "--arch\0resnet20\0--data\0cifar10\0--json\0--layers"),
-        A("train", 1, "--epochs\0" "3\0--lr=0.05\0--nesterov\0--batch\0" "64\0--augment\0crop+flip\0--seed=7"),
-        A("eval", 2, "--model\0m.safetensors\0--max-test=100\0--json"),
-        A("predict", 3, "--model\0m.safetensors\0--input\0x.safetensors\0--out\0y.safetensors\0--batch\0" "8"),
-        A("replace", 4, "--model\0b.safetensors\0--budget\0" "2%\0--method=snl\0--lambda\0" "1e-4\0--out\0r.st"),
-        A("help", 1, "--help"),
+#define A(n, s) {n, s, sizeof s - 1}
+        A("info", "info\0--arch\0resnet20\0--data\0cifar10\0--json\0--layers"),
+        A("train", "train\0--epochs\0" "3\0--lr=0.05\0--nesterov\0--batch\0" "64\0--augment\0crop+flip\0--seed=7"),
+        A("eval", "eval\0--model\0m.safetensors\0--max-test=100\0--json"),
+        A("predict", "predict\0--model\0m.safetensors\0--input\0x.safetensors\0--out\0y.safetensors\0--batch\0" "8"),
+        A("replace", "replace\0--model\0b.safetensors\0--budget\0" "2%\0--method=snl\0--lambda\0" "1e-4\0--out\0r.st"),
+        A("report", "report\0--out\0r.html\0--title\0runs\0--site=relu1"),
+        A("pi_server", "pi_server\0--model\0m.st\0--listen\0" "127.0.0.1:7100\0--n\0" "4\0--timeout=5"),
+        A("pi_local", "pi_local\0--model\0m.st\0--net\0lan\0--frac-bits\0" "12\0--json"),
+        A("help", "train\0--help"),
 #undef A
     };
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) seed("fuzz_args", a[i].name, a[i].args, a[i].len);
+}
+
+/* ---- report inputs (byte 0 picks the reader, fuzz_report.c) ---- */
+
+static void report_seeds(void) {
+    static const char log[] =
+        "{\"stage\": \"train\", \"epoch\": 1, \"lr\": 0.1, \"train_loss\": 2.3, \"train_top1\": 0.17, "
+        "\"val_loss\": 2.31, \"val_top1\": 0.05, \"seconds\": 0.6, \"images_per_s\": 105.4}\n\n"
+        "{\"stage\": \"search\", \"epoch\": 1, \"lr\": 0.001, \"train_loss\": 90.8, \"train_top1\": 0.17, "
+        "\"val_loss\": -1, \"val_top1\": -1, \"seconds\": 1.7, \"images_per_s\": 36.5, \"kd_loss\": 0.03, "
+        "\"reg_loss\": 88.6, \"relu_count_mean\": 43904.0, \"relu_count\": 0, \"budget\": 5000, "
+        "\"relu_total\": 43904, \"lambda\": 100, \"projected\": 0}\n";
+    static const char ev[] = "{\"top1\":0.7777,\"loss\":0.61,\"n\":2000,\"relu_total\":80,\"relu_total_baseline\":352}\n";
+    static const char pi[] =
+        "{\"model\": \"m.safetensors\", \"n\": 100, \"mpc_top1\": 0.86, \"fixed_top1\": 0.86, \"float_top1\": 0.87, "
+        "\"agree_fixed\": 1, \"relu_count\": 352, \"poly_count\": 0, \"online_bytes\": 812345, "
+        "\"relu_online_bytes\": 800000, \"rounds\": 40, \"dealer_bytes\": 9000, \"online_seconds\": 0.42, "
+        "\"layers\": [{\"name\": \"c1\", \"linear_online_bytes\": 6000, \"rounds\": 1}, "
+        "{\"name\": \"r1\", \"relu_online_bytes\": 800000, \"rounds\": 8, \"seconds\": 0.2}]}\n";
+    const struct {
+        const char *name, *text;
+        size_t len;
+        uint8_t kind;
+    } t[] = {{"log", log, sizeof log - 1, 0}, {"eval", ev, sizeof ev - 1, 1}, {"pi", pi, sizeof pi - 1, 2}};
     struct buf b = {0};
-    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
-        put8(&b, a[i].cmd);
-        put(&b, a[i].args, a[i].len);
-        seedb("fuzz_args", a[i].name, &b);
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        put8(&b, t[i].kind);
+        put(&b, t[i].text, t[i].len);
+        seedb("fuzz_report", t[i].name, &b);
     }
+    /* a checkpoint with masks (the fuzz_ckpt seed), for the summary */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fuzz_ckpt/masked", outdir);
+    put8(&b, 3);
+    putfile(&b, path);
+    seedb("fuzz_report", "ckpt_masked", &b);
 }
 
 /* ---- secure-inference transcripts ---- */
@@ -446,6 +480,7 @@ int main(int argc, char **argv) {
     cfg_seeds();
     data_seeds();
     args_seeds();
+    report_seeds();
     mpc_seeds();
     wire_seeds();
     static const char *files[] = {"a.st", "b.st", "c.st", "t.st", "g.gz", "p0.corr", "p1.seed"};

@@ -92,8 +92,8 @@ AR_TEST(regress_ckpt_bad_metadata_values) {
     }
 }
 
-/* fuzz_args: an argument holding a newline made a two-line error. Input: byte 0
- * picks the command (10 % 5 = info), then argv[2] = "\n". */
+/* fuzz_args: an argument holding a newline made a two-line error. The crash input
+ * ran `autorep info "\n"`: its second byte is the argument. */
 AR_TEST(regress_cli_error_is_one_line) {
     size_t len = 0;
     uint8_t *in = slurp(regress_path("args-newline.bin"), &len);
