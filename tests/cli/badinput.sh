@@ -7,7 +7,8 @@
 #
 # Add a row: one line in the table below,  NAME | PATTERN | ARGUMENTS
 # (ARGUMENTS are expanded by the shell: $M, $R, $O, $T, ... are fixtures). Rows of a
-# verb this binary does not have (pi, report before they land) are skipped.
+# verb this binary does not have are skipped, and a PATTERN of TODO marks a case
+# not written yet.
 # Tests run as root, so "unreadable" is simulated by a directory or a FIFO where a
 # file is expected (chmod 000 does not stop root).
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +90,30 @@ printf '\000\000\010\001\000\000\000\002\001\002' > "$FMS/train-labels-idx1-ubyt
 cp "$FMS/train-images-idx3-ubyte" "$FMS/t10k-images-idx3-ubyte"
 cp "$FMS/train-labels-idx1-ubyte" "$FMS/t10k-labels-idx1-ubyte"
 TR="--epochs 1 --batch 64 --max-train 64 --max-test 64 --quiet"
+# secure inference: a public model file, a port something else listens on, and a
+# TCP peer that is not autorep (it answers every connection with HTTP); both are
+# perl (perl-base is always installed on Debian) and are stopped at the end
+PUB=$T/pub.bin
+$A pi export-public --model "$M" --out "$PUB" > /dev/null 2>&1 || true
+head -c 500 "$PUB" > "$T/pubcut.bin" 2> /dev/null || true
+HELPERS=""
+cleanup() { [ -n "$HELPERS" ] && kill $HELPERS 2> /dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 5)
+    or die; $| = 1; print $s->sockport, "\n"; sleep 600' > "$T/busy.port" &
+HELPERS="$HELPERS $!"
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 5)
+    or die; $| = 1; print $s->sockport, "\n";
+    while ($c = $s->accept) { print $c "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nnot autorep\n" x 4; close $c }' \
+    > "$T/junk.port" &
+HELPERS="$HELPERS $!"
+i=0
+while { [ ! -s "$T/busy.port" ] || [ ! -s "$T/junk.port" ]; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+BUSY=$(cat "$T/busy.port"); JUNK=$(cat "$T/junk.port")
+# report: runs whose log is missing or broken, and a broken private-inference JSON
+cp "$M" "$T/nolog.safetensors"
+cp "$M" "$T/badlog.safetensors"; echo '{"stage": "train", "epoch": "x"}' > "$T/badlog.jsonl"
+echo '{not json' > "$T/bad.pi.json"
 
 # ---- the table: NAME | PATTERN | ARGUMENTS ($O: this row's empty output directory) ----
 ROWS=$(cat << 'EOF'
@@ -177,9 +202,30 @@ replace NaN weight               | tensor 'conv1.weight' contains NaN           
 replace shape mismatch           | tensor 'conv2.weight': shape [32,64,3,3]       | replace --model $SH --budget 100 --out $O/r.safetensors
 replace CIFAR batch file missing | cifar-missing/data_batch_5.bin: not found      | replace --model $M --budget 100 --data cifar10 --data-dir $C5 --out $O/r.safetensors
 replace output directory missing | $O/none/r                                      | replace --model $M --budget 100 --out $O/none/r.safetensors $TR
-pi TODO port in use              | TODO                                           | pi --help
-pi TODO peer is not autorep      | TODO                                           | pi --help
-report TODO bad run directory    | TODO                                           | report --help
+pi unknown subcommand            | unknown subcommand 'bogus'                     | pi bogus
+pi unknown flag                  | unknown option --bogus                         | pi cost --model $PUB --bogus
+pi missing checkpoint            | /nonexistent/m.safetensors: cannot open        | pi cost --model /nonexistent/m.safetensors
+pi NaN weight                    | tensor 'conv1.weight' contains NaN             | pi export-public --model $NAN --out $O/pub.bin
+pi export not creatable          | /proc/autorep/pub.bin: cannot create temporary file | pi export-public --model $M --out /proc/autorep/pub.bin
+pi checkpoint as public file     | m.safetensors: not a public model file         | pi dealer --public $M --listen 127.0.0.1:0
+pi truncated public file         | pubcut.bin: truncated                          | pi dealer --public $T/pubcut.bin --listen 127.0.0.1:0
+pi FIFO public file              | fifo.safetensors: not a regular file           | pi client --public $T/fifo.safetensors
+pi bad network preset            | --net: 'bogus' is not none, lan or wan         | pi local --model $M --net bogus
+pi zero images                   | --n: '0' is not an integer                     | pi client --public $PUB --n 0
+pi bad address                   | 127.0.0.1:99999                                | pi server --model $M --listen 127.0.0.1:99999
+pi dealer port in use            | listen on 127.0.0.1:$BUSY: Address already in use | pi dealer --public $PUB --listen 127.0.0.1:$BUSY --timeout 5
+pi server port in use            | listen on 127.0.0.1:$BUSY: Address already in use | pi server --model $M --listen 127.0.0.1:$BUSY --dealer 127.0.0.1:$JUNK --timeout 5
+pi client: dealer not autorep    | 127.0.0.1:$JUNK: bad frame magic               | pi client --public $PUB --dealer 127.0.0.1:$JUNK --connect 127.0.0.1:$BUSY --timeout 5
+pi server: dealer not autorep    | 127.0.0.1:$JUNK: bad frame magic               | pi server --model $M --dealer 127.0.0.1:$JUNK --listen 127.0.0.1:0 --timeout 5
+report without output            | --out is required                              | report $M
+report unknown flag              | unknown option --bogus                         | report --out $O/r.html $M --bogus
+report missing run               | /nonexistent/x.safetensors: cannot open        | report --out $O/r.html /nonexistent/x.safetensors
+report run without its log       | nolog.jsonl: cannot open the log of | report --out $O/r.html $T/nolog.safetensors
+report broken log                | badlog.jsonl:1: 'epoch' is not an epoch number | report --out $O/r.html $T/badlog.safetensors
+report broken pi JSON            | bad.pi.json:1: not JSON                        | report --out $O/r.html $M --pi $T/bad.pi.json
+report truncated run             | trunc.safetensors                              | report --out $O/r.html $TRUNC
+report unknown site              | --site: 'nosuch' is not a ReLU site            | report --out $O/r.html $M --site nosuch
+report output not creatable      | /proc/autorep/r.html: cannot create            | report --out /proc/autorep/r.html $M
 EOF
 )
 
@@ -193,7 +239,7 @@ while IFS= read -r line; do
     args=$(echo "$line" | awk -F ' [|] ' '{print $3}')
     verb=${args%% *}
     case "$pat" in TODO)
-        echo "skip $name (TODO: the verb is not implemented in this tree)"
+        echo "skip $name (TODO)"
         continue ;;
     esac
     if [ "$verb" != bogus ] && ! $A "$verb" --help > /dev/null 2>&1; then
