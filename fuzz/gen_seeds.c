@@ -22,6 +22,7 @@
 #include "net/wire.h"
 #include "nn/ckpt.h"
 #include "nn/net.h"
+#include "pi/public.h"
 
 static const char *outdir;
 
@@ -134,6 +135,12 @@ static void safetensors_seeds(void) {
         const char *extra[] = {"autorep.arch_name", "tiny", "data.set", "mnist", "data.mean", "[0.1307]",
                                "data.std", "[0.3081]", NULL};
         if (ar_ckpt_save(&net, tmp("c.st"), extra, err)) die("save", err);
+        /* the public file of secure inference for the same net */
+        struct ar_pi_public_info pinfo = {.arch_name = "tiny", .data_set = "mnist", .mean = "[0.1307]",
+                                          .std = "[0.3081]", .in_c = 1};
+        if (ar_pi_public_save(&net, 12, &pinfo, tmp("p.st"), err)) die("public", err);
+        putfile(&b, tmp("p.st"));
+        seedb("fuzz_pipublic", mode ? "masked" : "plain", &b);
         putfile(&b, tmp("c.st"));
         seed("fuzz_ckpt", mode ? "masked" : "plain", b.p, b.n);
         if (!mode) seed("fuzz_safetensors", "ckpt", b.p, b.n);
@@ -483,7 +490,7 @@ int main(int argc, char **argv) {
     report_seeds();
     mpc_seeds();
     wire_seeds();
-    static const char *files[] = {"a.st", "b.st", "c.st", "t.st", "g.gz", "p0.corr", "p1.seed"};
+    static const char *files[] = {"a.st", "b.st", "c.st", "p.st", "t.st", "g.gz", "p0.corr", "p1.seed"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(tmp(files[i]));
     rmdir(tmpdir);
     return 0;
