@@ -148,7 +148,7 @@ int cmd_info(int argc, char **argv) {
 
 /* ---------------- train ---------------- */
 
-static int ensure_parent_dir(const char *path) {
+int cli_ensure_parent_dir(const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -295,7 +295,7 @@ int cmd_train(int argc, char **argv) {
     }
     net.sync_bn = cli_flag(o, "sync-bn");
     ar_net_init_params(&net, (uint64_t)seed);
-    if (ensure_parent_dir(out) || ensure_parent_dir(logp)) {
+    if (cli_ensure_parent_dir(out) || cli_ensure_parent_dir(logp)) {
         cli_err(cmd, "cannot create the directory of %s: %s", out, strerror(errno));
         goto done;
     }

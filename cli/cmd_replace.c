@@ -1,5 +1,6 @@
 /* `autorep replace`: ReLU replacement under a budget (AutoReP or SNL) from a
  * trained plain checkpoint. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ int cmd_replace(int argc, char **argv) {
         {"lambda", "L", "AutoReP budget-hinge weight / SNL initial L1 weight", NULL, 0},
         {"threshold", "T", "AutoReP hysteresis threshold", "0.003", 0},
         {"poly", "KIND", "replacement: quad | linear | identity", NULL, 0},
-        {"dapa", "MODE", "DaPa fit: exact | faithful (official code's scaling)", "exact", 0},
+        {"dapa", "MODE", "DaPa fit: faithful (official code's shrunk x^2 term) | exact", "faithful", 0},
         {"scale-x2", "S", "forward scale of the x^2 coefficient (faithful default 0.1)", NULL, 0},
         {"kd-temp", "T", "distillation temperature", "4", 0},
         {"kd-weight", "W", "distillation weight (0 = off)", "1", 0},
@@ -186,6 +187,10 @@ int cmd_replace(int argc, char **argv) {
     }
     ro.out = out;
     ro.log = logp;
+    if (cli_ensure_parent_dir(out) || cli_ensure_parent_dir(logp)) {
+        cli_err(cmd, "cannot create the directory of %s: %s", out, strerror(errno));
+        goto done;
+    }
     char settings[1024], budget[32];
     snprintf(budget, sizeof budget, "%zu", ro.budget);
     snprintf(settings, sizeof settings,

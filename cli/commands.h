@@ -18,6 +18,8 @@ int cmd_report(int argc, char **argv);
 
 /* Shared by train-like commands. */
 int cli_default_log(const char *out, char *buf, size_t len);
+/* mkdir -p of the directory part of path; 0 or -1 (errno set). */
+int cli_ensure_parent_dir(const char *path);
 int cli_parse_augment(const char *cmd, const char *v, const struct ar_dataset *ds, struct ar_augment *aug);
 
 #endif

@@ -23,7 +23,7 @@ batch 128, $(sed -n 's/.*BASE_EPOCHS:-\([0-9]*\).*/\1/p' scripts/experiment_auto
 get the same number of epochs in total: AutoReP searches for
 $(sed -n 's/.*EXP_SEARCH:-\([0-9]*\).*/\1/p' scripts/experiment_autorep.sh) epochs and fine-tunes for $(sed -n 's/.*EXP_FT:-\([0-9]*\).*/\1/p' scripts/experiment_autorep.sh) with masks frozen; SNL searches until its
 count is under the budget (at most the same search epochs) and fine-tunes for the
-rest. AutoReP: λ = $(sed -n 's/.*EXP_AR_LAMBDA:-\([0-9.e-]*\).*/\1/p' scripts/experiment_autorep.sh), DaPa exact, quadratic replacements. SNL: initial
+rest. AutoReP: λ = $(sed -n 's/.*EXP_AR_LAMBDA:-\([0-9.e-]*\).*/\1/p' scripts/experiment_autorep.sh), DaPa `faithful` (the default: `exact` fits diverged on this network, see docs/autorep.md), quadratic replacements. SNL: initial
 λ = $(sed -n 's/.*EXP_SNL_LAMBDA:-\([0-9.e-]*\).*/\1/p' scripts/experiment_autorep.sh) (its official 1e-5 cannot reach these budgets within a few epochs,
 so both methods get a λ that reaches the budget in the search window), identity
 replacements. Accuracy is top-1 on the 10,000 test images of the checkpoint each

@@ -568,8 +568,8 @@ void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m) {
     o->lambda = m == AR_METHOD_SNL ? 1e-5 : 100.0;
     o->threshold = 0.003f;
     o->poly = m == AR_METHOD_SNL ? AR_POLY_IDENTITY : AR_POLY_QUAD;
-    o->dapa = AR_DAPA_EXACT;
-    o->scale_x2 = 1.0f;
+    o->dapa = AR_DAPA_FAITHFUL; /* exact fits diverge in deep residual nets, see docs/autorep.md */
+    o->scale_x2 = 0.1f;
     o->var_min = 0.5;
     o->dapa_every = 10;
     o->dapa_until = 500;

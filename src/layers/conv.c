@@ -83,12 +83,11 @@ static void conv_forward(struct ar_net *net, struct ar_layer *l, int n) {
 static void conv_backward(struct ar_net *net, struct ar_layer *l, int n) {
     (void)n;
     struct conv_priv *p = l->priv;
-    const float *dy = ar_net_dout(net, l);
-    ar_conv_backward_weights(p->cv, ar_net_layer_input(net, l, 0), dy, ar_net_grad(net, l, "weight"),
-                             p->bias ? ar_net_grad(net, l, "bias") : NULL, net->ws);
     int acc;
     float *dx = ar_net_layer_dinput(net, l, 0, &acc);
-    if (dx) ar_conv_backward_data(p->cv, dy, ar_net_param(net, l, "weight"), dx, acc, net->ws);
+    /* both passes in one call: a reordered dy is shared by backward-data and -weights */
+    ar_conv_backward(p->cv, ar_net_layer_input(net, l, 0), ar_net_dout(net, l), ar_net_param(net, l, "weight"), dx,
+                     acc, ar_net_grad(net, l, "weight"), p->bias ? ar_net_grad(net, l, "bias") : NULL, net->ws);
 }
 
 static void conv_free(struct ar_layer *l) {

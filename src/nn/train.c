@@ -415,6 +415,12 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         if (h && h->before_eval) h->before_eval(h->ctx, net);
         res->val_loss = res->val_top1 = NAN;
         if (test) AR_TRY(ar_evaluate(net, test, norm, o->max_test, &res->val_loss, &res->val_top1, NULL, err));
+        if (test && !isfinite(res->val_loss)) {
+            rc = ar_errf(err, AR_ERR_ARG,
+                         "%s diverged: validation loss is %g after epoch %d; try a smaller learning rate%s", o->stage,
+                         res->val_loss, epoch + 1, net->site_mode == AR_SITES_AUTOREP ? " or --dapa faithful" : "");
+            goto fail;
+        }
         int flags = AR_EPOCH_SAVE;
         if (h && h->end_epoch) flags = h->end_epoch(h->ctx, net, epoch, res->val_top1);
         if (test && res->val_top1 > best) best = res->val_top1;
