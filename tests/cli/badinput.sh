@@ -201,7 +201,7 @@ replace missing checkpoint       | /nonexistent/m.safetensors: cannot open      
 replace NaN weight               | tensor 'conv1.weight' contains NaN             | replace --model $NAN --budget 100 --out $O/r.safetensors
 replace shape mismatch           | tensor 'conv2.weight': shape [32,64,3,3]       | replace --model $SH --budget 100 --out $O/r.safetensors
 replace CIFAR batch file missing | cifar-missing/data_batch_5.bin: not found      | replace --model $M --budget 100 --data cifar10 --data-dir $C5 --out $O/r.safetensors
-replace output directory missing | $O/none/r                                      | replace --model $M --budget 100 --out $O/none/r.safetensors $TR
+replace output not creatable     | cannot create the directory of /proc/autorep/r.safetensors | replace --model $M --budget 100 --out /proc/autorep/r.safetensors $TR
 pi unknown subcommand            | unknown subcommand 'bogus'                     | pi bogus
 pi unknown flag                  | unknown option --bogus                         | pi cost --model $PUB --bogus
 pi missing checkpoint            | /nonexistent/m.safetensors: cannot open        | pi cost --model /nonexistent/m.safetensors
