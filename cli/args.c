@@ -3,9 +3,28 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void cli_verr(const char *cmd, const char *fmt, va_list ap) {
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    /* one line whatever the arguments hold: control characters (a newline in a file
+     * name or option value) are shown as '?' */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    fprintf(stderr, "autorep %s: %s\n", cmd, msg);
+}
+
+static void arg_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg_err(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    cli_verr(cmd, fmt, ap);
+    va_end(ap);
+}
 
 struct cli_opt *cli_find(struct cli_opt *opts, const char *name) {
     for (struct cli_opt *o = opts; o->name; o++)
@@ -32,7 +51,7 @@ int cli_parse(const char *cmd, const char *usage, struct cli_opt *opts, int argc
             return 1;
         }
         if (strncmp(a, "--", 2) || !a[2]) {
-            fprintf(stderr, "autorep %s: unexpected argument '%s' (see autorep %s --help)\n", cmd, a, cmd);
+            arg_err(cmd, "unexpected argument '%s' (see autorep %s --help)", a, cmd);
             return 2;
         }
         const char *name = a + 2;
@@ -44,7 +63,7 @@ int cli_parse(const char *cmd, const char *usage, struct cli_opt *opts, int argc
         key[kl] = 0;
         struct cli_opt *o = cli_find(opts, key);
         if (!o) {
-            fprintf(stderr, "autorep %s: unknown option --%s (see autorep %s --help)\n", cmd, key, cmd);
+            arg_err(cmd, "unknown option --%s (see autorep %s --help)", key, cmd);
             return 2;
         }
         if (o->metavar) {
@@ -52,14 +71,14 @@ int cli_parse(const char *cmd, const char *usage, struct cli_opt *opts, int argc
                 o->val = eq + 1;
             } else {
                 if (i + 1 >= argc) {
-                    fprintf(stderr, "autorep %s: option --%s needs a value (%s)\n", cmd, key, o->metavar);
+                    arg_err(cmd, "option --%s needs a value (%s)", key, o->metavar);
                     return 2;
                 }
                 o->val = argv[++i];
             }
         } else {
             if (eq) {
-                fprintf(stderr, "autorep %s: option --%s takes no value\n", cmd, key);
+                arg_err(cmd, "option --%s takes no value", key);
                 return 2;
             }
             o->val = "1";
@@ -86,7 +105,7 @@ int cli_int(const char *cmd, struct cli_opt *opts, const char *name, long lo, lo
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || end == v || *end || x < lo || x > hi) {
-        fprintf(stderr, "autorep %s: --%s: '%s' is not an integer in [%ld, %ld]\n", cmd, name, v, lo, hi);
+        arg_err(cmd, "--%s: '%s' is not an integer in [%ld, %ld]", name, v, lo, hi);
         return -1;
     }
     *out = x;
@@ -100,7 +119,7 @@ int cli_float(const char *cmd, struct cli_opt *opts, const char *name, double lo
     errno = 0;
     double x = strtod(v, &end);
     if (errno || end == v || *end || !isfinite(x) || x < lo || x > hi) {
-        fprintf(stderr, "autorep %s: --%s: '%s' is not a number in [%g, %g]\n", cmd, name, v, lo, hi);
+        arg_err(cmd, "--%s: '%s' is not a number in [%g, %g]", name, v, lo, hi);
         return -1;
     }
     *out = x;

@@ -4,6 +4,7 @@
 #ifndef AR_CLI_ARGS_H
 #define AR_CLI_ARGS_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 struct cli_opt {
@@ -24,5 +25,8 @@ int cli_flag(struct cli_opt *opts, const char *name);
 int cli_int(const char *cmd, struct cli_opt *opts, const char *name, long lo, long hi, long *out);
 int cli_float(const char *cmd, struct cli_opt *opts, const char *name, double lo, double hi, double *out);
 void cli_usage(const char *cmd, const char *usage, const struct cli_opt *opts);
+/* Print "autorep CMD: message" as exactly one stderr line: control characters in
+ * the formatted message (e.g. a newline inside a file name) are shown as '?'. */
+void cli_verr(const char *cmd, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif

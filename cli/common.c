@@ -1,6 +1,7 @@
 /* Shared CLI helpers: data-set table, loading with messages, JSON printing. */
 #include "common.h"
 
+#include "args.h"
 #include "autorep/replace.h"
 
 #include <omp.h>
@@ -27,9 +28,7 @@ const char *cli_set_names(void) { return "fashion-mnist, mnist, cifar10, cifar10
 void cli_err(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "autorep %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    cli_verr(cmd, fmt, ap);
     va_end(ap);
 }
 

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Install the Debian packages autorep needs (idempotent; run as root).
-# Usage: scripts/setup.sh [--torch]   (--torch also installs python3-torch for tools/ and bench/)
+# Usage: scripts/setup.sh [--torch | --fuzz]   (--torch also installs python3-torch for tools/ and
+# bench/; --fuzz clang with libFuzzer and its OpenMP runtime for `make fuzz`)
 set -eu
 
 PKGS="build-essential pkg-config libdnnl-dev libsodium-dev zlib1g-dev libjansson-dev \
 libopenmpi-dev openmpi-bin dataset-fashion-mnist iproute2"
 if [ "${1:-}" = "--torch" ]; then
     PKGS="$PKGS python3-torch python3-numpy libjemalloc2"
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+    PKGS="$PKGS clang libclang-rt-14-dev libomp-dev"
 fi
 
 missing=""

@@ -12,9 +12,11 @@ p=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 f=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 [ -z "$p" ] && { p=0; f=1; echo "unit test binary did not finish"; }
 if [ -n "$cli" ]; then
+    # make check-asan: the CLI tests run with their own sanitizer options (docs/reliability.md)
+    if [ -n "${CLI_ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$CLI_ASAN_OPTIONS"; fi
     for t in "$dir"/cli/*.sh; do
         [ -e "$t" ] || continue
-        [ "$(basename "$t")" = lib.sh ] && continue
+        [ "$(basename "$t")" = lib.sh ] && continue # shared helpers, sourced by the others
         AUTOREP="$cli" sh "$t" | tee "$log"
         cp=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
         cf=$(tail -n 1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')

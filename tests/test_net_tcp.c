@@ -283,6 +283,9 @@ AR_TEST(net_tcp_64mb_full_duplex_no_deadlock) {
     REQUIRE_OK(connect_via(&a, &t, &port, &cli, 0, NULL, P_NONE, 0, 0xab, err), err);
     pthread_join(t, NULL);
     REQUIRE_OK(a.rc, a.err);
+    /* connect_via's 1.5 s inactivity timeout is for the failure tests; on a loaded
+     * machine (or under ASan) 64 MiB can stall longer than that without any fault */
+    a.ch->timeout_ms = cli->timeout_ms = 30000;
     size_t n = (size_t)64 << 20;
     struct big_arg x = {a.ch, malloc(n), malloc(n), n, 0, ""}, y = {cli, malloc(n), malloc(n), n, 0, ""};
     REQUIRE(x.s && x.r && y.s && y.r);

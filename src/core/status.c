@@ -22,12 +22,21 @@ const char *ar_status_str(int status) {
     }
 }
 
+/* Messages embed names and values taken from files, peers and users: control
+ * characters (a newline in a metadata value, say) become '?' so that every message
+ * stays one line. */
+static void one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
 int ar_errf(char *err, int status, const char *fmt, ...) {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err, AR_ERR_LEN, fmt, ap);
         va_end(ap);
+        one_line(err);
     }
     return status;
 }
@@ -54,6 +63,7 @@ int ar_errprefix(char *err, int status, const char *fmt, ...) {
             used += ol;
         }
         err[used] = 0;
+        one_line(err);
     }
     return status;
 }

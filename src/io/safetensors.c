@@ -418,7 +418,9 @@ int ar_st_read(struct ar_st *st, const char *path, char *err) {
     AR_ASSERT(st != NULL && path != NULL);
     set_label(st, path);
     const char *L = st->path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below as
+     * not a regular file); it changes nothing for regular files */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return ar_errf(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     int rc = AR_OK;
     char *hdr = NULL;

@@ -50,6 +50,7 @@ void ar_party_opts_default(struct ar_party_opts *o) {
     o->frac_bits = AR_FIX_DEFAULT_BITS;
     o->provider = AR_PROVIDER_DEALER;
     o->det_seed = NULL;
+    o->preload_max = 0;
 }
 
 int ar_party_init(struct ar_party *p, int role, const struct ar_party_opts *o, char *err) {
@@ -67,6 +68,7 @@ int ar_party_init(struct ar_party *p, int role, const struct ar_party_opts *o, c
     p->role = role;
     p->frac_bits = o->frac_bits;
     p->provider = o->provider;
+    p->pre_max = o->preload_max ? o->preload_max : AR_PRELOAD_MAX_DEFAULT;
     if (o->det_seed) {
         memcpy(p->det_seed, o->det_seed, AR_SEED_BYTES);
         p->deterministic = 1;
@@ -201,9 +203,13 @@ int ar_party_preload(struct ar_party *p, char *err) {
             p->dealer_ended = 1;
             return AR_OK;
         }
-        if (len > ((uint64_t)1 << 36))
-            return ar_errf(err, AR_ERR_PROTO, "%s: correlation payload of %llu bytes is implausible", p->dealer->name,
-                           (unsigned long long)len);
+        /* len is announced by the dealer: bound the total before allocating it */
+        if (len > p->pre_max || p->pre_bytes + len > p->pre_max)
+            return ar_errf(err, AR_ERR_PROTO,
+                           "%s: correlation payload of %llu bytes would exceed the %llu-byte preload limit "
+                           "(%llu bytes buffered)",
+                           p->dealer->name, (unsigned long long)len, (unsigned long long)p->pre_max,
+                           (unsigned long long)p->pre_bytes);
         struct ar_preloaded *m = malloc(sizeof *m + (size_t)len);
         if (!m) return ar_errf(err, AR_ERR_NOMEM, "out of memory preloading %llu bytes of dealer material",
                                 (unsigned long long)len);
@@ -218,6 +224,7 @@ int ar_party_preload(struct ar_party *p, char *err) {
         if (p->pre_tail) p->pre_tail->next = m;
         else p->pre_head = m;
         p->pre_tail = m;
+        p->pre_bytes += len;
     }
 }
 

@@ -64,7 +64,13 @@ struct ar_party_opts {
     int frac_bits;                /* fixed-point fractional bits, 8..16 (default 12) */
     int provider;                 /* enum ar_provider */
     const uint8_t *det_seed;      /* NULL: OS entropy. Else 32 bytes: every seed derived from it (tests) */
+    uint64_t preload_max;         /* most bytes ar_party_preload buffers (0: AR_PRELOAD_MAX_DEFAULT) */
 };
+
+/* Default bound on buffered dealer material: the tags that announce each payload's
+ * length come from the dealer (or a file), so a corrupt one must not make P0
+ * allocate without limit. */
+#define AR_PRELOAD_MAX_DEFAULT ((uint64_t)1 << 36)
 
 void ar_party_opts_default(struct ar_party_opts *o);
 
@@ -98,6 +104,7 @@ struct ar_party {
     uint64_t input_seq; /* counter of input-sharing streams */
 
     struct ar_preloaded *pre_head, *pre_tail;
+    uint64_t pre_bytes, pre_max; /* buffered so far, and the bound (ar_party_opts.preload_max) */
     int dealer_ended;
 
     struct ar_layer_reg *reg;

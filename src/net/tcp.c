@@ -242,9 +242,14 @@ static int run_io(struct tcp_chan *t, struct tx_state *tx, struct rx_state *rx, 
     return AR_OK;
 }
 
+/* Stand-in for the NULL buffer an empty message may come with: s->buf + s->off must
+ * stay defined (pointer arithmetic on NULL is undefined even with offset 0). Never
+ * read or written (the length is 0). */
+static uint8_t no_payload[1];
+
 static void tx_init(struct tx_state *s, uint16_t type, const void *buf, size_t len) {
     memset(s, 0, sizeof *s);
-    s->buf = buf;
+    s->buf = buf ? buf : no_payload;
     s->len = len;
     s->type = type;
     s->active = 1;
@@ -252,7 +257,7 @@ static void tx_init(struct tx_state *s, uint16_t type, const void *buf, size_t l
 
 static void rx_init(struct rx_state *s, uint16_t type, void *buf, size_t len) {
     memset(s, 0, sizeof *s);
-    s->buf = buf;
+    s->buf = buf ? buf : no_payload;
     s->len = len;
     s->type = type;
     s->active = 1;
@@ -488,6 +493,24 @@ static void peer_string(int fd, char *out, size_t n) {
         snprintf(out, n, "%s:%s", h, s);
     else
         snprintf(out, n, "?");
+}
+
+int ar_tcp_handshake_fd(int fd, const struct ar_handshake *hs, const struct ar_tcp_opts *o, int is_client,
+                        const char *where, struct ar_chan **out, int *peer_role, char *err) {
+    if (ar_crypto_init() != 0) {
+        close(fd);
+        return ar_errf(err, AR_ERR_BACKEND, "libsodium initialisation failed");
+    }
+    struct tcp_chan *t;
+    int rc = make_chan(fd, o, &t, err);
+    if (rc) return rc;
+    rc = handshake(t, hs, o, is_client, peer_role, where ? where : "fd", err);
+    if (rc) {
+        tcp_destroy(&t->base);
+        return rc;
+    }
+    *out = &t->base;
+    return AR_OK;
 }
 
 int ar_tcp_accept(int lfd, const struct ar_handshake *hs, const struct ar_tcp_opts *o, struct ar_chan **out,

@@ -67,4 +67,12 @@ AR_NODISCARD int ar_tcp_accept(int lfd, const struct ar_handshake *hs, const str
 AR_NODISCARD int ar_tcp_connect(const char *host, int port, const struct ar_handshake *hs,
                                 const struct ar_tcp_opts *o, struct ar_chan **out, char *err);
 
+/* Run the handshake on an already connected stream socket `fd` (a socketpair in
+ * tests and fuzzing, or a socket passed by a supervisor) and return the channel,
+ * which owns fd from then on (also on failure: fd is closed). is_client picks the
+ * key-exchange side (the two ends must differ); `where` names the peer in messages. */
+AR_NODISCARD int ar_tcp_handshake_fd(int fd, const struct ar_handshake *hs, const struct ar_tcp_opts *o,
+                                     int is_client, const char *where, struct ar_chan **out, int *peer_role,
+                                     char *err);
+
 #endif

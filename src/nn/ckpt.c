@@ -3,10 +3,13 @@
 #include "ckpt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/assert.h"
 
@@ -44,8 +47,19 @@ int ar_arch_text(const char *name, char **text, char *err) {
         return ar_errf(err, AR_ERR_ARG, "unknown architecture '%s' (built in: %s; or give a path to a .cfg file)",
                        name, list);
     }
-    FILE *f = fopen(name, "rb");
-    if (!f) return ar_errf(err, AR_ERR_IO, "%s: %s", name, strerror(errno));
+    /* O_NONBLOCK + regular-file check: a FIFO or device must not hang or stream forever */
+    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return ar_errf(err, AR_ERR_IO, "%s: %s", name, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ar_errf(err, AR_ERR_IO, "%s: not a regular file", name);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return ar_errf(err, AR_ERR_NOMEM, "%s: %s", name, strerror(errno));
+    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -178,9 +192,11 @@ int ar_ckpt_open(struct ar_net *net, struct ar_st *st, const char *path, const s
     }
     struct ar_net_opts no = {0};
     const char *in = ar_st_meta(st, "autorep.input");
+    /* metadata strings live in st: format the message before freeing it */
     if (in && !parse_shape_meta(in, &no.in_shape)) {
+        rc = ar_errf(err, AR_ERR_FORMAT, "%s: metadata autorep.input '%.64s' is not CxHxW", path, in);
         ar_st_free(st);
-        return ar_errf(err, AR_ERR_FORMAT, "%s: metadata autorep.input '%s' is not CxHxW", path, in);
+        return rc;
     }
     if (!in && o) no.in_shape = o->in_shape;
     const char *cl = ar_st_meta(st, "autorep.classes");
@@ -188,9 +204,10 @@ int ar_ckpt_open(struct ar_net *net, struct ar_st *st, const char *path, const s
         char *end;
         long v = strtol(cl, &end, 10);
         if (*end || v < 1 || v > 1000000) {
+            rc = ar_errf(err, AR_ERR_FORMAT, "%s: metadata autorep.classes '%.64s' is not a positive integer", path,
+                         cl);
             ar_st_free(st);
-            return ar_errf(err, AR_ERR_FORMAT, "%s: metadata autorep.classes '%s' is not a positive integer", path,
-                           cl);
+            return rc;
         }
         no.classes = (int)v;
     }
@@ -199,8 +216,9 @@ int ar_ckpt_open(struct ar_net *net, struct ar_st *st, const char *path, const s
     if (sm) {
         int m = ar_site_mode_parse(sm);
         if (m < 0) {
+            rc = ar_errf(err, AR_ERR_FORMAT, "%s: metadata autorep.sites '%.64s' is unknown", path, sm);
             ar_st_free(st);
-            return ar_errf(err, AR_ERR_FORMAT, "%s: metadata autorep.sites '%s' is unknown", path, sm);
+            return rc;
         }
         no.site_mode = (enum ar_site_mode)m;
     } else {

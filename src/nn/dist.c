@@ -11,11 +11,13 @@
 static int g_on, g_rank, g_size = 1;
 static double g_comm;
 
+#ifdef AR_HAVE_MPI /* only the MPI paths time communication (MPI=0 builds: unused) */
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
+#endif
 
 int ar_dist_init(int *argc, char ***argv) {
 #ifdef AR_HAVE_MPI

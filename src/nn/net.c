@@ -199,6 +199,31 @@ static int parse_net_section(struct ar_net *net, struct ar_cfg *cfg, struct ar_c
     return ar_cfg_check_keys(cfg, s, err);
 }
 
+/* Size limits of ar_net_build (net.h): a shape must have positive dimensions and at
+ * most AR_NET_MAX_ACT elements (so every int-typed size in the layers and kernels is
+ * safe), and the network's totals stay below the AR_NET_MAX_* bounds, so a small
+ * cfg cannot request gigabytes. Returns 1 when s is acceptable. */
+static int shape_within_limit(struct ar_shape s) {
+    size_t n;
+    if (s.c < 1 || s.h < 1 || s.w < 1) return 0;
+    if (__builtin_mul_overflow((size_t)s.c, (size_t)s.h, &n) || __builtin_mul_overflow(n, (size_t)s.w, &n)) return 0;
+    return n <= AR_NET_MAX_ACT;
+}
+
+static int check_limits(const struct ar_net *net, const struct ar_cfg *cfg, const struct ar_layer *l,
+                        size_t act_total, char *err) {
+    if (!shape_within_limit(l->out))
+        return ar_errf(err, AR_ERR_ARG, "%s:%d: layer '%s' outputs %dx%dx%d, more than the %zu values per image allowed",
+                       cfg->file, l->line, l->name, l->out.c, l->out.h, l->out.w, (size_t)AR_NET_MAX_ACT);
+    if (act_total > AR_NET_MAX_ACT_TOTAL)
+        return ar_errf(err, AR_ERR_ARG, "%s:%d: layer '%s': the network's activations exceed %zu values per image",
+                       cfg->file, l->line, l->name, (size_t)AR_NET_MAX_ACT_TOTAL);
+    if (net->n_params + net->n_state > AR_NET_MAX_PARAMS || net->n_masks + net->n_counts > AR_NET_MAX_PARAMS)
+        return ar_errf(err, AR_ERR_ARG, "%s:%d: layer '%s': the network has more than %zu parameters", cfg->file,
+                       l->line, l->name, (size_t)AR_NET_MAX_PARAMS);
+    return AR_OK;
+}
+
 int ar_net_build(struct ar_net *net, const char *cfg_text, const char *label, const struct ar_net_opts *opts,
                  char *err) {
     memset(net, 0, sizeof *net);
@@ -221,6 +246,13 @@ int ar_net_build(struct ar_net *net, const char *cfg_text, const char *label, co
         goto fail;
     }
     AR_TRY(parse_net_section(net, &cfg, &cfg.sec[0], opts, err));
+    if (!shape_within_limit(net->in_shape)) {
+        rc = ar_errf(err, AR_ERR_ARG, "%s:%d: [net] input %dx%dx%d is not a positive shape of at most %zu values",
+                     cfg.file, cfg.sec[0].line, net->in_shape.c, net->in_shape.h, net->in_shape.w,
+                     (size_t)AR_NET_MAX_ACT);
+        goto fail;
+    }
+    size_t act_total = 0;
     if (cfg.n_sec < 2) {
         rc = ar_errf(err, AR_ERR_ARG, "%s: no layers after [net]", cfg.file);
         goto fail;
@@ -288,6 +320,8 @@ int ar_net_build(struct ar_net *net, const char *cfg_text, const char *label, co
         AR_TRY(l->ops->parse(net, l, &cfg, s, err));
         AR_TRY(ar_cfg_check_keys(&cfg, s, err));
         AR_TRY(l->ops->shape(net, l, err));
+        act_total += shape_within_limit(l->out) ? ar_shape_numel(l->out) : 0;
+        AR_TRY(check_limits(net, &cfg, l, act_total, err));
         for (int k = 0; k < l->n_in; k++)
             if (l->in[k] >= 0) net->layers[l->in[k]].n_consumers++;
     }

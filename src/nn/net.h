@@ -171,6 +171,14 @@ struct ar_net_opts {
     enum ar_site_mode site_mode;
 };
 
+/* Limits enforced by ar_net_build (an AR_ERR_ARG naming the layer): values of one
+ * layer's output for one image, of all layer outputs for one image, and trainable +
+ * state floats (also masks + counters) of the whole network. The largest built-in
+ * model (wrn22_8) has 17M parameters and 1.4M ReLUs. */
+#define AR_NET_MAX_ACT ((size_t)1 << 28)
+#define AR_NET_MAX_ACT_TOTAL ((size_t)1 << 30)
+#define AR_NET_MAX_PARAMS ((size_t)1 << 28)
+
 /* Build layers and tensor registry from cfg text. No big buffers yet. */
 AR_NODISCARD int ar_net_build(struct ar_net *net, const char *cfg_text, const char *label,
                               const struct ar_net_opts *opts, char *err);

@@ -42,6 +42,8 @@ void ar_buf_add(struct ar_buf *b, const char *s, size_t n) {
 
 void ar_buf_puts(struct ar_buf *b, const char *s) { ar_buf_add(b, s, strlen(s)); }
 
+/* (format attribute: clang's -Wformat-nonliteral accepts the forwarded format) */
+static void buf_vprintf(struct ar_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void buf_vprintf(struct ar_buf *b, const char *fmt, va_list ap) {
     va_list aq;
     va_copy(aq, ap);
