@@ -174,6 +174,9 @@ clean:
 BENCH_BIN := $(BUILD)/bench/train_speed
 $(BUILD)/bench/train_speed: $(BUILD)/bench/train_speed.o $(BUILD)/libautorep.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)
+# inference speed: the same program, --infer by default
+$(BUILD)/bench/infer_speed: $(BUILD)/bench/train_speed
+	ln -sf train_speed $@
 
 PI_BENCH := $(BUILD)/bench/pi_randmodel
 DEPS += $(BUILD)/bench/pi_randmodel.d

@@ -3,7 +3,7 @@
 # profile of resnet18_in training; appends the results to bench/RESULTS.md.
 set -u
 cd "$(dirname "$0")/.."
-make -s build/bench/train_speed
+make -s build/bench/train_speed build/bench/infer_speed
 out=$(mktemp)
 {
     echo

@@ -6,7 +6,8 @@
  *                     [--reps 5] [--warmup 2] [--steps 4] [--infer] [--profile] [--json]
  *                     [--search]   AutoReP search step (student with gates + KD teacher
  *                                  forward) and, for comparison, plain step and teacher
- *                                  forward, with the ratio search / (plain + teacher) */
+ *                                  forward, with the ratio search / (plain + teacher)
+ *   bench/infer_speed ...   the same program (a link): --infer is the default */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,8 @@ int main(int argc, char **argv) {
     const char *arch = "resnet18_in";
     int c = 3, h = 32, w = 32, classes = 10, batch = 128, reps = 5, warm = 2, steps = 4, infer = 0, prof = 0,
         json = 0, search = 0;
+    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    if (!strcmp(prog, "infer_speed")) infer = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--arch") && i + 1 < argc) arch = argv[++i];
         else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
