@@ -298,6 +298,23 @@ static int check_shape(const char *cmd, const struct ar_dataset *te, const struc
 
 /* ---------------- pi cost ---------------- */
 
+/* The online bytes b of op i (of n_ops; i == n_ops is the reveal) split by kind,
+ * as the top-level totals are: linear ops, and activation sites' polynomial part
+ * (exact from the cost model) with the rest counted as ReLU. */
+static void layer_split_json(json_t *l, const struct ar_pi_model *m, int i, uint64_t b, int N) {
+    uint64_t relu = 0, poly = 0, lin = 0;
+    if (i < m->n_ops && m->ops[i].kind == AR_PI_LINEAR)
+        lin = b;
+    else if (i < m->n_ops) {
+        poly = ar_pi_op_poly_bytes(m, i, N);
+        relu = b - poly;
+    }
+    json_object_set_new(l, "online_bytes", json_integer((json_int_t)b));
+    json_object_set_new(l, "relu_online_bytes", json_integer((json_int_t)relu));
+    json_object_set_new(l, "poly_online_bytes", json_integer((json_int_t)poly));
+    json_object_set_new(l, "linear_online_bytes", json_integer((json_int_t)lin));
+}
+
 static void print_cost_table(const struct ar_pi_model *m, int N) {
     printf("%-34s %-8s %9s %9s %12s %12s %6s %4s %12s %10s\n", "layer", "kind", "relus", "quads", "P0->P1 B",
            "P1->P0 B", "rounds", "1way", "dealer B", "MMAC");
@@ -421,6 +438,7 @@ static int pi_cost(int argc, char **argv) {
             json_object_set_new(l, "polys", json_integer(i < m.n_ops ? (json_int_t)ar_pi_op_polys(&m, i) * N : 0));
             json_object_set_new(l, "p0_to_p1", json_integer((json_int_t)c.p0_to_p1));
             json_object_set_new(l, "p1_to_p0", json_integer((json_int_t)c.p1_to_p0));
+            layer_split_json(l, &m, i, c.p0_to_p1 + c.p1_to_p0, N);
             json_object_set_new(l, "rounds", json_integer(c.rounds));
             json_object_set_new(l, "oneway", json_integer(c.oneway));
             json_object_set_new(l, "dealer_bytes", json_integer((json_int_t)c.dealer_to_p0));
@@ -1358,6 +1376,7 @@ static int pi_local(int argc, char **argv) {
             json_object_set_new(l, "polys", json_integer(i < m.n_ops ? (json_int_t)ar_pi_op_polys(&m, i) : 0));
             json_object_set_new(l, "p0_to_p1", json_integer((json_int_t)p0->sent));
             json_object_set_new(l, "p1_to_p0", json_integer((json_int_t)p0->recv));
+            layer_split_json(l, &m, i, p0->sent + p0->recv, N);
             json_object_set_new(l, "rounds", json_real((double)p0->rounds / res[0].inferences));
             json_object_set_new(l, "oneway", json_real((double)p0->oneway / res[0].inferences));
             json_object_set_new(l, "dealer_bytes",

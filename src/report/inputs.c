@@ -268,6 +268,16 @@ int ar_pi_read(struct ar_pi *pi, const char *path, char *err) {
             pi->n_layer++;
         }
     }
+    /* bytes and seconds are totals over the n images; the report shows them per image */
+    if (pi->v[AR_PI_N] >= 1) {
+        const double n = pi->v[AR_PI_N];
+        static const int tot[] = {AR_PI_ONLINE_BYTES, AR_PI_RELU_ONLINE_BYTES, AR_PI_POLY_ONLINE_BYTES,
+                                  AR_PI_LINEAR_ONLINE_BYTES, AR_PI_DEALER_BYTES, AR_PI_ONLINE_SECONDS};
+        for (size_t k = 0; k < sizeof tot / sizeof tot[0]; k++) pi->v[tot[k]] /= n;
+        for (int i = 0; i < pi->n_layer; i++)
+            for (int f = 0; f < AR_PIL_COUNT; f++)
+                if (f != AR_PIL_ROUNDS) pi->layer[i].v[f] /= n;
+    }
     if (isnan(pi->v[AR_PI_ONLINE_BYTES]) && pi->n_layer == 0)
         rc = ar_errf(err, AR_ERR_FORMAT, "%s: neither 'online_bytes' nor 'layers' (not a private-inference result)",
                      path);
