@@ -98,14 +98,40 @@ if [ -d $FM ]; then
     [ $c -ne 0 ] && [ $s -ne 0 ] && [ "$(wc -l < "$T/c.err")" -eq 1 ] && grep -q "different model hash" "$T/c.err" &&
         ok "client with another public model is refused (hash mismatch)" ||
         bad "hash mismatch" "exit client $c server $s" "$(cat "$T/c.err" "$T/s.err")"
+    # the public file of a different model (the plain one: other masks) against the
+    # masked model's server, each with a dealer of its own model so that the only
+    # disagreement is between client and server: both fail with one line at their
+    # handshake, which carries only a public key and the hash (no share or seed can
+    # precede it; net_tcp_model_hash_mismatch_refused counts the bytes that cross)
+    $A pi export-public --model $PLAIN --out "$T/pubplain.safetensors" > /dev/null
+    P=$((P + 3)); D=$((P + 1)); D2=$((P + 2))
+    $A pi dealer --public "$T/pub.safetensors" --listen 127.0.0.1:$D --n 2 --timeout 10 > /dev/null 2>&1 &
+    dp=$!
+    $A pi dealer --public "$T/pubplain.safetensors" --listen 127.0.0.1:$D2 --n 2 --timeout 10 > /dev/null 2>&1 &
+    dp2=$!
+    $A pi server --model $MASKED --listen 127.0.0.1:$P --dealer 127.0.0.1:$D --n 2 --timeout 10 \
+        > "$T/s.out" 2> "$T/s.err" &
+    sp=$!
+    $A pi client --public "$T/pubplain.safetensors" --connect 127.0.0.1:$P --dealer 127.0.0.1:$D2 --n 2 \
+        --timeout 10 > "$T/c.out" 2> "$T/c.err" &
+    cp=$!
+    wait $cp; c=$?; wait $sp; s=$?; kill $dp $dp2 2> /dev/null; wait $dp $dp2 2> /dev/null
+    [ $c -ne 0 ] && [ $s -ne 0 ] && [ "$(wc -l < "$T/c.err")" -eq 1 ] && [ "$(wc -l < "$T/s.err")" -eq 1 ] &&
+        grep -q "different model hash" "$T/c.err" && grep -q "different model hash" "$T/s.err" &&
+        ok "client with a different model's public file: client and server refuse at the handshake ($(head -c 80 "$T/c.err"))" ||
+        bad "different model" "exit client $c server $s" "$(cat "$T/c.err" "$T/s.err")"
 fi
 
 # --- a party killed mid-run: the others exit non-zero within the timeout ---
-for victim in server dealer; do
+for victim in server dealer client; do
     P=$((P + 2)); D=$((P + 1))
     run3 3000 "$T/pub.safetensors" --data random
     sleep 3
-    if [ $victim = server ]; then kill -9 $sp; others="$cp $dp"; else kill -9 $dp; others="$cp $sp"; fi
+    case $victim in
+    server) kill -9 $sp; others="$cp $dp"; errs="$T/c.err $T/d.err"; msg=$T/c.err ;;
+    dealer) kill -9 $dp; others="$cp $sp"; errs="$T/c.err $T/s.err"; msg=$T/c.err ;;
+    client) kill -9 $cp; others="$sp $dp"; errs="$T/s.err $T/d.err"; msg=$T/s.err ;;
+    esac
     t0=$(date +%s); fails=0
     for p in $others; do
         i=0
@@ -115,8 +141,9 @@ for victim in server dealer; do
     done
     wait 2> /dev/null
     dt=$(($(date +%s) - t0))
+    for e in $errs; do [ "$(wc -l < "$e")" -eq 1 ] || fails=$((fails + 100)); done # one clear line each
     [ $fails -eq 0 ] && [ $dt -le 15 ] &&
-        ok "kill -9 of the $victim: the other two exit non-zero in ${dt} s ($(head -c 90 "$T/c.err"))" ||
+        ok "kill -9 of the $victim: the other two exit non-zero in ${dt} s ($(head -c 90 "$msg"))" ||
         bad "kill the $victim" "fails $fails after $dt s" "$(cat "$T/c.err" "$T/s.err" "$T/d.err" | head -5)"
 done
 
