@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, train + replace + private inference demo
 #   make bench      speed benchmarks (bench/), compared with PyTorch when installed
 #   make check-asan the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make loadtest   1000 secure inferences in one session, memory sampled (tests/load/pi_load.sh)
 #   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS (fuzz/README.md)
 #   make golden     regenerate tests/golden with PyTorch (needs python3-torch)
 
@@ -37,7 +38,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/bench/train_speed.d $(BUILD)/tests/tools/stcmp.d
 
-.PHONY: all setup check check-asan demo bench golden clean fuzz
+.PHONY: all setup check check-asan demo bench golden clean fuzz loadtest
 
 all: autorep $(BUILD)/libautorep.a
 
@@ -92,6 +93,12 @@ check-asan: setup
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1" SANCC="$(SAN)" SANLD="$(SAN)" \
 	    build-asan/test_unit build-asan/autorep build-asan/stcmp
 	@$(SAN_ENV) STCMP=build-asan/stcmp tests/run.sh build-asan/test_unit build-asan/autorep
+
+# 1000 sequential secure inferences of cnn_small in one session, RSS sampled
+# (tests/load/pi_load.sh; about 1.5 min; LOAD_N=N for another count)
+loadtest: setup
+	@$(MAKE) --no-print-directory all
+	@tests/load/pi_load.sh ./autorep
 
 demo: setup
 	@$(MAKE) --no-print-directory all

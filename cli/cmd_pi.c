@@ -1475,6 +1475,7 @@ static int pi_fixed(int argc, char **argv) {
     int32_t *labels = malloc(sizeof(int32_t) * B);
     uint64_t *x = malloc(8 * in * B), *lg = malloc(8 * (size_t)K * B);
     struct ar_pi_fixed_stats *fst = calloc((size_t)m.n_ops, sizeof *fst);
+    json_t *preds = NULL, *lgs = NULL;
     char err[AR_ERR_LEN];
     const char *set = cli_str(o, "data") ? cli_str(o, "data") : ar_st_meta(&st, "data.set");
     if (!set) set = "fashion-mnist";
@@ -1495,6 +1496,9 @@ static int pi_fixed(int argc, char **argv) {
     net.train_mode = 0;
     int c_fix = 0, c_flt = 0, agree = 0, max_bits = 0;
     double maxd = 0;
+    /* --json: every image's fixed-point prediction and logits (the oracle a secure run is checked against) */
+    preds = json_array();
+    lgs = json_array();
     for (int s = 0; s < N; s += B) {
         int c = N - s < B ? N - s : B;
         if (make_inputs(cmd, &te, &nm, s, c, xf, labels)) goto done;
@@ -1517,6 +1521,8 @@ static int pi_fixed(int argc, char **argv) {
             c_fix += pf == labels[i];
             c_flt += pl == labels[i];
             agree += pf == pl;
+            json_array_append_new(preds, json_integer(pf));
+            for (int k = 0; k < K; k++) json_array_append_new(lgs, json_integer(ar_ring_to_i64(lg[(size_t)i * K + k])));
         }
     }
     if (cli_flag(o, "json")) {
@@ -1530,6 +1536,9 @@ static int pi_fixed(int argc, char **argv) {
         json_object_set_new(j, "agree_float_top1", json_real((double)agree / N));
         json_object_set_new(j, "max_logit_diff", json_real(maxd));
         json_object_set_new(j, "max_magnitude_bits", json_integer(max_bits));
+        json_object_set_new(j, "predictions", preds);
+        json_object_set_new(j, "logits", lgs);
+        preds = lgs = NULL;
         cli_print_json(j);
     } else {
         printf("%s on %s (%d images), f = %d: top-1 fixed point %.2f%%, float %.2f%%; same top-1 on %d (%.2f%%); "
@@ -1538,6 +1547,8 @@ static int pi_fixed(int argc, char **argv) {
     }
     rc = 0;
 done:
+    json_decref(preds);
+    json_decref(lgs);
     free(xf);
     free(labels);
     free(x);
