@@ -122,6 +122,28 @@ if [ -d $FM ]; then
         bad "different model" "exit client $c server $s" "$(cat "$T/c.err" "$T/s.err")"
 fi
 
+# --- the default bind address is loopback: a port without a host, and the defaults ---
+$A pi dealer --help | grep -q "(default 127.0.0.1:7101)" && $A pi server --help | grep -q "(default 127.0.0.1:7100)" &&
+    ok "pi dealer/server listen on 127.0.0.1 by default (--help)" || bad "default --listen"
+P=$((P + 2)); D=$((P + 1))
+$A pi dealer --public "$T/pub.safetensors" --listen $D --n 1 --timeout 5 > /dev/null 2>&1 &
+dp=$!
+$A pi server --model $MASKED --listen :$P --dealer $D --n 1 --timeout 5 > /dev/null 2>&1 &
+sp=$!
+# listening sockets (state 0A) of the two ports, from the kernel's tables: all on 127.0.0.1
+binds=""
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    binds=$(for port in $P $D; do
+        hexp=$(printf '%04X' $port)
+        cat /proc/net/tcp /proc/net/tcp6 2> /dev/null | awk -v p=":$hexp" '$4 == "0A" && substr($2, length($2) - 4) == p {print $2}'
+    done | sort | tr '\n' ' ')
+    [ "$(echo $binds | wc -w)" -ge 2 ] && break
+    sleep 0.5
+done
+kill $sp $dp 2> /dev/null; wait $sp $dp 2> /dev/null
+[ "$(echo $binds | wc -w)" -eq 2 ] && [ -z "$(echo $binds | tr ' ' '\n' | grep -v '^0100007F:')" ] &&
+    ok "a listen address without a host binds 127.0.0.1 only ($binds)" || bad "default bind" "listening: $binds"
+
 # --- a party killed mid-run: the others exit non-zero within the timeout ---
 for victim in server dealer client; do
     P=$((P + 2)); D=$((P + 1))
