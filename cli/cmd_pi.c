@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -706,6 +707,7 @@ static int pi_client(int argc, char **argv) {
     float *xf = NULL;
     int32_t *labels = NULL;
     uint64_t *x = NULL, *logits = NULL;
+    size_t xf_bytes = 0, x_bytes = 0, logit_bytes = 0; /* wiped before they are freed: the image and its result */
     struct ar_norm nm;
     if ((r = role_common(cmd, o, &m, &c))) {
         rc = r;
@@ -726,12 +728,16 @@ static int pi_client(int argc, char **argv) {
     labels = malloc(sizeof(int32_t) * (size_t)c.n);
     x = malloc(8 * in * (size_t)c.n);
     logits = malloc(8 * (size_t)m.classes * (size_t)c.n);
+    xf_bytes = sizeof(float) * in * (size_t)c.n;
+    x_bytes = 8 * in * (size_t)c.n;
+    logit_bytes = 8 * (size_t)m.classes * (size_t)c.n;
     if (!xf || !labels || !x || !logits) {
         cli_err(cmd, "out of memory for %d images", c.n);
         goto done;
     }
     if (make_inputs(cmd, &te, &nm, (int)offset, c.n, xf, labels)) goto done;
     ar_pi_encode_input(x, xf, in * (size_t)c.n, m.frac_bits);
+    sodium_memzero(xf, xf_bytes);
     free(xf);
     xf = NULL;
     struct ar_pi_result res;
@@ -761,6 +767,9 @@ static int pi_client(int argc, char **argv) {
     rc = c.report && write_report(cmd, c.report, &res, cipher, logits, (size_t)c.n * (size_t)m.classes) ? 1 : 0;
     ar_pi_result_free(&res);
 done:
+    if (xf) sodium_memzero(xf, xf_bytes);
+    if (x) sodium_memzero(x, x_bytes);
+    if (logits) sodium_memzero(logits, logit_bytes);
     free(xf);
     free(labels);
     free(x);
