@@ -1,7 +1,8 @@
 #!/bin/sh
 # CLI tests of secure inference: pi cost / fixed / export-public / local (three
-# processes) / dealer + server + client by hand, a peer killed mid-run, a client
-# with another public model, tc netem presets and their removal.
+# processes) / dealer + server + client by hand, the default bind address, each of
+# the three roles killed mid-run, a client with another precision or another model's
+# public file, tc netem presets and their removal.
 # Models: tests/golden/pi_tiny_{plain,masked}.safetensors (tests/pi_tiny.cfg trained
 # for 2 epochs on 4096 Fashion-MNIST images; the masked one by autorep replace).
 . "$(dirname "$0")/lib.sh"
