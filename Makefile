@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, train + replace + private inference demo
 #   make bench      speed benchmarks (bench/), compared with PyTorch when installed
 #   make check-asan the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make loadtest   1000 secure inferences in one session, memory sampled (tests/load/pi_load.sh)
 #   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS (fuzz/README.md)
 #   make golden     regenerate tests/golden with PyTorch (needs python3-torch)
 
@@ -30,14 +31,15 @@ endif
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
-TOOL_BIN := $(BUILD)/stcmp
+TOOL_BIN := $(BUILD)/stcmp $(BUILD)/pisecret
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/models.o
 MODELS   := $(sort $(wildcard models/*.cfg))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
-DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/bench/train_speed.d $(BUILD)/tests/tools/stcmp.d
+DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/bench/train_speed.d $(BUILD)/tests/tools/stcmp.d \
+            $(BUILD)/tests/tools/pisecret.d
 
-.PHONY: all setup check check-asan demo bench golden clean fuzz
+.PHONY: all setup check check-asan demo bench golden clean fuzz loadtest
 
 all: autorep $(BUILD)/libautorep.a
 
@@ -70,13 +72,17 @@ $(BUILD)/test_unit: $(TEST_OBJ) $(BUILD)/cli/args.o $(BUILD)/libautorep.a
 $(BUILD)/stcmp: $(BUILD)/tests/tools/stcmp.o $(BUILD)/libautorep.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)
 
+# tests/cli/pi_secrets.sh: byte and text patterns of a secure inference's secrets
+$(BUILD)/pisecret: $(BUILD)/tests/tools/pisecret.o $(BUILD)/libautorep.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libautorep.a $(LDLIBS)
+
 setup:
 	@scripts/setup.sh
 
 # The README's test command. Installs what is missing, builds, runs unit and CLI tests.
 check: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/test_unit $(TOOL_BIN)
-	@STCMP=$(BUILD)/stcmp tests/run.sh $(BUILD)/test_unit ./autorep
+	@STCMP=$(BUILD)/stcmp PISECRET=$(BUILD)/pisecret tests/run.sh $(BUILD)/test_unit ./autorep
 
 # The whole suite (unit tests, then the CLI tests with an ASan-built autorep) under
 # AddressSanitizer (+ LeakSanitizer) and UndefinedBehaviorSanitizer; any report
@@ -90,8 +96,14 @@ SAN_ENV := ASAN_OPTIONS=$(ASAN_COMMON) CLI_ASAN_OPTIONS=$(ASAN_COMMON):fast_unwi
     LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1
 check-asan: setup
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1" SANCC="$(SAN)" SANLD="$(SAN)" \
-	    build-asan/test_unit build-asan/autorep build-asan/stcmp
-	@$(SAN_ENV) STCMP=build-asan/stcmp tests/run.sh build-asan/test_unit build-asan/autorep
+	    build-asan/test_unit build-asan/autorep build-asan/stcmp build-asan/pisecret
+	@$(SAN_ENV) STCMP=build-asan/stcmp PISECRET=build-asan/pisecret tests/run.sh build-asan/test_unit build-asan/autorep
+
+# 1000 sequential secure inferences of cnn_small in one session, RSS sampled
+# (tests/load/pi_load.sh; about 1.5 min; LOAD_N=N for another count)
+loadtest: setup
+	@$(MAKE) --no-print-directory all
+	@tests/load/pi_load.sh ./autorep
 
 demo: setup
 	@$(MAKE) --no-print-directory all

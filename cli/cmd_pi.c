@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -724,6 +725,7 @@ static int pi_client(int argc, char **argv) {
     float *xf = NULL;
     int32_t *labels = NULL;
     uint64_t *x = NULL, *logits = NULL;
+    size_t xf_bytes = 0, x_bytes = 0, logit_bytes = 0; /* wiped before they are freed: the image and its result */
     struct ar_norm nm;
     if ((r = role_common(cmd, o, &m, &c))) {
         rc = r;
@@ -744,12 +746,16 @@ static int pi_client(int argc, char **argv) {
     labels = malloc(sizeof(int32_t) * (size_t)c.n);
     x = malloc(8 * in * (size_t)c.n);
     logits = malloc(8 * (size_t)m.classes * (size_t)c.n);
+    xf_bytes = sizeof(float) * in * (size_t)c.n;
+    x_bytes = 8 * in * (size_t)c.n;
+    logit_bytes = 8 * (size_t)m.classes * (size_t)c.n;
     if (!xf || !labels || !x || !logits) {
         cli_err(cmd, "out of memory for %d images", c.n);
         goto done;
     }
     if (make_inputs(cmd, &te, &nm, (int)offset, c.n, xf, labels)) goto done;
     ar_pi_encode_input(x, xf, in * (size_t)c.n, m.frac_bits);
+    sodium_memzero(xf, xf_bytes);
     free(xf);
     xf = NULL;
     struct ar_pi_result res;
@@ -779,6 +785,9 @@ static int pi_client(int argc, char **argv) {
     rc = c.report && write_report(cmd, c.report, &res, cipher, logits, (size_t)c.n * (size_t)m.classes) ? 1 : 0;
     ar_pi_result_free(&res);
 done:
+    if (xf) sodium_memzero(xf, xf_bytes);
+    if (x) sodium_memzero(x, x_bytes);
+    if (logits) sodium_memzero(logits, logit_bytes);
     free(xf);
     free(labels);
     free(x);
@@ -947,7 +956,11 @@ static void last_line(const char *path, char *buf, size_t len) {
     while (fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        if (n) snprintf(buf, len, "%s", line);
+        if (n && len) { /* keep what fits (a copy, not snprintf: gcc -O1 flags the deliberate truncation) */
+            size_t k = n < len - 1 ? n : len - 1;
+            memcpy(buf, line, k);
+            buf[k] = 0;
+        }
     }
     fclose(f);
 }
@@ -1494,6 +1507,7 @@ static int pi_fixed(int argc, char **argv) {
     int32_t *labels = malloc(sizeof(int32_t) * B);
     uint64_t *x = malloc(8 * in * B), *lg = malloc(8 * (size_t)K * B);
     struct ar_pi_fixed_stats *fst = calloc((size_t)m.n_ops, sizeof *fst);
+    json_t *preds = NULL, *lgs = NULL;
     char err[AR_ERR_LEN];
     const char *set = cli_str(o, "data") ? cli_str(o, "data") : ar_st_meta(&st, "data.set");
     if (!set) set = "fashion-mnist";
@@ -1514,6 +1528,9 @@ static int pi_fixed(int argc, char **argv) {
     net.train_mode = 0;
     int c_fix = 0, c_flt = 0, agree = 0, max_bits = 0;
     double maxd = 0;
+    /* --json: every image's fixed-point prediction and logits (the oracle a secure run is checked against) */
+    preds = json_array();
+    lgs = json_array();
     for (int s = 0; s < N; s += B) {
         int c = N - s < B ? N - s : B;
         if (make_inputs(cmd, &te, &nm, s, c, xf, labels)) goto done;
@@ -1536,6 +1553,8 @@ static int pi_fixed(int argc, char **argv) {
             c_fix += pf == labels[i];
             c_flt += pl == labels[i];
             agree += pf == pl;
+            json_array_append_new(preds, json_integer(pf));
+            for (int k = 0; k < K; k++) json_array_append_new(lgs, json_integer(ar_ring_to_i64(lg[(size_t)i * K + k])));
         }
     }
     if (cli_flag(o, "json")) {
@@ -1549,6 +1568,9 @@ static int pi_fixed(int argc, char **argv) {
         json_object_set_new(j, "agree_float_top1", json_real((double)agree / N));
         json_object_set_new(j, "max_logit_diff", json_real(maxd));
         json_object_set_new(j, "max_magnitude_bits", json_integer(max_bits));
+        json_object_set_new(j, "predictions", preds);
+        json_object_set_new(j, "logits", lgs);
+        preds = lgs = NULL;
         cli_print_json(j);
     } else {
         printf("%s on %s (%d images), f = %d: top-1 fixed point %.2f%%, float %.2f%%; same top-1 on %d (%.2f%%); "
@@ -1557,6 +1579,8 @@ static int pi_fixed(int argc, char **argv) {
     }
     rc = 0;
 done:
+    json_decref(preds);
+    json_decref(lgs);
     free(xf);
     free(labels);
     free(x);

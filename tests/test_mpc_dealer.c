@@ -108,7 +108,7 @@ struct misuse_case {
     char err[3][AR_ERR_LEN];
 };
 
-enum { M_TWICE, M_COPY, M_AMOUNT, M_UNUSED, M_DEALER_STEP, M_CALLS, M_SETUP_TWICE, M_NO_SETUP };
+enum { M_TWICE, M_COPY, M_AMOUNT, M_UNUSED, M_DEALER_STEP, M_CALLS, M_DEALER_SHORT, M_SETUP_TWICE, M_NO_SETUP };
 
 static int misuse_fn(struct ar_party *p, void *arg, char *err) {
     struct misuse_case *c = arg;
@@ -151,11 +151,14 @@ static int misuse_fn(struct ar_party *p, void *arg, char *err) {
         if (rc) return rc;
         break;
     }
-    case M_CALLS: {
-        /* P1 and the dealer do one more poly call than P0: P0 finishes first and sees the
-           dealer's extra material; P1 blocks in the exchange and sees P0's end message */
+    case M_CALLS:
+    case M_DEALER_SHORT: {
+        /* M_CALLS: P1 and the dealer do one more poly call than P0: P0 finishes first and
+           sees the dealer's extra material; P1 blocks in the exchange and sees P0's end
+           message. M_DEALER_SHORT: the dealer does one call fewer than P0 and P1 (it sends
+           too little material and ends): P0 gets the end tag where it needs material. */
         uint64_t coef[3] = {0, 0, 0}, x[4] = {0}, y[4];
-        int calls = r == AR_ROLE_P0 ? 1 : 2;
+        int calls = c->mode == M_CALLS ? (r == AR_ROLE_P0 ? 1 : 2) : (r == AR_ROLE_DEALER ? 1 : 2);
         for (int k = 0; k < calls; k++)
             if ((rc = ar_mpc_poly(p, 7, 1, 1, 4, coef, r == 2 ? NULL : x, r == 2 ? NULL : y, err))) return rc;
         break;
@@ -215,6 +218,9 @@ AR_TEST(mpc_dealer_out_of_step_and_call_mismatch) {
     int rc = run_misuse(&c, err);
     CHECK_MSG(rc == AR_ERR_PROTO || rc == AR_ERR_MISMATCH, "rc %d: %s", rc, err);
     CHECK_MSG(strstr(err, "more material") || strstr(err, "different calls") || strstr(err, "expected"), "%s", err);
+    c.mode = M_DEALER_SHORT;
+    CHECK_EQ_INT(run_misuse(&c, err), AR_ERR_PROTO);
+    CHECK_MSG(strstr(err, "P0: act layer 7: ") && strstr(err, "out of step") && strstr(err, "got end seq 0"), "%s", err);
     c.mode = M_SETUP_TWICE;
     REQUIRE_OK(run_misuse(&c, err), err);
     CHECK_EQ_INT(c.rc[0], AR_ERR_PROTO);

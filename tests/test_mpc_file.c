@@ -119,6 +119,8 @@ AR_TEST(mpc_file_provider_offline_then_online) {
     struct stat st;
     REQUIRE(stat(p0, &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(stat(p1, &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600); /* P1's file holds k1D */
     /* the dealer refuses to overwrite existing material */
     struct ar_chan *dup = NULL;
     CHECK_EQ_INT(ar_filechan_create(p0, c.hash, &dup, err), AR_ERR_IO);
@@ -177,6 +179,49 @@ AR_TEST(mpc_file_provider_wrong_model_and_truncation) {
     CHECK_MSG(c.rc[0] == AR_ERR_IO, "P0 rc %d: %s", c.rc[0], c.err[0]);
     CHECK(strstr(c.err[0], "file") != NULL);
     CHECK(c.rc[1] != AR_OK);
+    for (int k = 0; k < 2; k++) {
+        free(c.x[k]);
+        free(c.y[k]);
+    }
+}
+
+/* Material is bound to its session, not only to the model: P0's file from one
+ * offline dealer run and P1's from another (same model hash) are refused when P0
+ * and P1 compare session ids, before any online message. */
+AR_TEST(mpc_file_provider_other_session_refused) {
+    const char *dir = ar_test_tmpdir();
+    char a0[512], a1[512], b0[512], b1[512];
+    snprintf(a0, sizeof a0, "%s/sa_p0.corr", dir);
+    snprintf(a1, sizeof a1, "%s/sa_p1.seed", dir);
+    snprintf(b0, sizeof b0, "%s/sb_p0.corr", dir);
+    snprintf(b1, sizeof b1, "%s/sb_p1.seed", dir);
+    struct fcase c;
+    memset(&c, 0, sizeof c);
+    memset(c.hash, 5, 32);
+    c.n = 64;
+    c.mask[0] = 1;
+    c.consume = 1;
+    for (int k = 0; k < 2; k++) {
+        c.x[k] = tu_alloc(c.n);
+        c.y[k] = tu_alloc(c.n);
+    }
+    char err[AR_ERR_LEN] = "";
+    c.p0path = a0;
+    c.p1path = a1;
+    REQUIRE_OK(dealer_offline(&c, err), err);
+    c.p0path = b0;
+    c.p1path = b1;
+    REQUIRE_OK(dealer_offline(&c, err), err);
+    c.p0path = a0; /* session A's P0 material with session B's P1 seed */
+    c.p1path = b1;
+    online(&c);
+    for (int k = 0; k < 2; k++) {
+        CHECK_MSG(c.rc[k] == AR_ERR_MISMATCH, "%s: rc %d: %s", ar_role_name(k), c.rc[k], c.err[k]);
+        CHECK_MSG(strstr(c.err[k], "session id differs") != NULL, "%s", c.err[k]);
+    }
+    /* the two files not used */
+    unlink(a1);
+    unlink(b0);
     for (int k = 0; k < 2; k++) {
         free(c.x[k]);
         free(c.y[k]);

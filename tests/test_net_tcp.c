@@ -2,7 +2,8 @@
  * round trips across frame boundaries and counters, a 64 MB full-duplex
  * exchange, handshake refusals (model hash, role, version), connect retry, and a
  * man-in-the-middle proxy that corrupts the client->server stream (bad magic,
- * type, length, seq; flipped ciphertext; replayed frames; connection cut; stall),
+ * type, length, seq; flipped ciphertext; replayed, reordered and cross-session
+ * frames; connection cut; stall),
  * plus a forked peer killed mid-exchange. Every failure must be the documented
  * status within the timeout. */
 #include <pthread.h>
@@ -52,7 +53,17 @@ static void hs_init(struct ar_handshake *hs, int me, int peer, uint8_t hash_byte
 
 /* ---- a frame-aware man-in-the-middle proxy ------------------------------------- */
 
-enum pmode { P_NONE, P_MAGIC, P_TYPE, P_LEN, P_SEQ, P_FLIP, P_REPLAY, P_REPLAY_FIXSEQ, P_CUT, P_STALL, P_VERSION };
+enum pmode {
+    P_NONE, P_MAGIC, P_TYPE, P_LEN, P_SEQ, P_FLIP, P_REPLAY, P_REPLAY_FIXSEQ, P_CUT, P_STALL, P_VERSION,
+    P_SWAP,        /* frames k and k+1 delivered in the opposite order */
+    P_SWAP_FIXSEQ, /* the same, with their seq fields exchanged so each arrives with the expected seq */
+    P_CAPTURE,     /* forward everything, keeping a copy of frame k (for P_XSESSION) */
+    P_XSESSION     /* frame k replaced by the frame captured from an earlier session (same seq and length) */
+};
+
+/* The frame P_CAPTURE kept: a valid frame of an earlier session. */
+static uint8_t captured[AR_WIRE_HDR + 256];
+static size_t captured_len;
 
 struct proxy {
     int lfd, port, target_port;
@@ -61,6 +72,8 @@ struct proxy {
     int cfd, sfd;
     pthread_t t_c2s, t_s2c;
     int started_s2c;
+    int c2s_frames;              /* client->server frames forwarded whole */
+    uint64_t c2s_bytes, s2c_bytes; /* bytes forwarded each way */
 };
 
 static int read_full(int fd, uint8_t *b, size_t n) {
@@ -89,6 +102,7 @@ static void *proxy_s2c(void *p) {
     for (;;) {
         ssize_t r = read(x->sfd, buf, sizeof buf);
         if (r <= 0 || write_full(x->cfd, buf, (size_t)r)) break;
+        x->s2c_bytes += (uint64_t)r;
     }
     shutdown(x->cfd, SHUT_RDWR);
     return NULL;
@@ -140,6 +154,40 @@ static void *proxy_c2s(void *p) {
                 }
                 if (write_full(x->sfd, prev, prev_len)) goto out;
                 continue;
+            case P_SWAP:
+            case P_SWAP_FIXSEQ: {
+                /* hold this frame, forward the next one first, then this one */
+                uint8_t hdr2[AR_WIRE_HDR], *body2 = malloc(AR_FRAME_MAX + 64);
+                struct ar_wire_hdr h2;
+                int fail = !body2 || read_full(x->cfd, hdr2, sizeof hdr2);
+                if (!fail) {
+                    ar_wire_decode(&h2, hdr2);
+                    fail = h2.len > AR_FRAME_MAX + 64 || read_full(x->cfd, body2, (size_t)h2.len);
+                }
+                if (!fail && x->mode == P_SWAP_FIXSEQ) {
+                    uint32_t sq = h.seq;
+                    h.seq = h2.seq;
+                    h2.seq = sq;
+                    ar_wire_encode(hdr, &h);
+                    ar_wire_encode(hdr2, &h2);
+                }
+                fail = fail || write_full(x->sfd, hdr2, sizeof hdr2) || write_full(x->sfd, body2, (size_t)h2.len) ||
+                       write_full(x->sfd, hdr, sizeof hdr) || write_full(x->sfd, body, (size_t)h.len);
+                free(body2);
+                if (fail) goto out;
+                idx++;
+                continue;
+            }
+            case P_CAPTURE:
+                if (h.len <= 256) {
+                    memcpy(captured, hdr, sizeof hdr);
+                    memcpy(captured + AR_WIRE_HDR, body, (size_t)h.len);
+                    captured_len = AR_WIRE_HDR + (size_t)h.len;
+                }
+                break;
+            case P_XSESSION:
+                if (captured_len == 0 || write_full(x->sfd, captured, captured_len)) goto out;
+                continue;
             case P_CUT:
                 write_full(x->sfd, hdr, sizeof hdr);
                 write_full(x->sfd, body, (size_t)h.len / 2);
@@ -155,6 +203,8 @@ static void *proxy_c2s(void *p) {
             }
         }
         if (write_full(x->sfd, hdr, sizeof hdr) || write_full(x->sfd, body, (size_t)h.len)) break;
+        x->c2s_frames++;
+        x->c2s_bytes += AR_WIRE_HDR + h.len;
         if (h.len <= 256) {
             memcpy(prev, hdr, sizeof hdr);
             memcpy(prev + AR_WIRE_HDR, body, (size_t)h.len);
@@ -329,6 +379,19 @@ AR_TEST(net_tcp_model_hash_mismatch_refused) {
     CHECK(strstr(err, "model hash") != NULL);
     CHECK(strstr(a.err, "model hash") != NULL);
     ar_tcp_close_listener(a.lfd);
+    /* the same through a counting proxy: nothing but the two handshake frames (HELLO with
+       the public key, AUTH with the model hash) crosses in either direction */
+    struct proxy px;
+    rc = connect_via(&a, &t, &port, &cli, 1, &px, P_NONE, -1, 0xcd, err);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(rc, AR_ERR_MISMATCH);
+    CHECK_EQ_INT(a.rc, AR_ERR_MISMATCH);
+    proxy_stop(&px);
+    uint64_t hs_bytes = 2 * AR_WIRE_HDR + 40 + AR_MODEL_HASH_BYTES + AR_WIRE_MAC;
+    CHECK_EQ_INT(px.c2s_frames, 2);
+    CHECK_MSG(px.c2s_bytes == hs_bytes && px.s2c_bytes == hs_bytes, "bytes client->server %llu, back %llu, want %llu",
+              (unsigned long long)px.c2s_bytes, (unsigned long long)px.s2c_bytes, (unsigned long long)hs_bytes);
+    ar_tcp_close_listener(a.lfd);
 }
 
 struct delayed {
@@ -404,7 +467,7 @@ struct attack {
     int frame;
     int want_rc;
     const char *want_msg;
-    int two_msgs;
+    int two_msgs; /* 1: a good message first; 2: two messages sent, the first one received fails */
 };
 
 static void run_attack(const struct attack *at) {
@@ -424,12 +487,20 @@ static void run_attack(const struct attack *at) {
     }
     REQUIRE_OK(rc, err);
     REQUIRE_OK(a.rc, a.err);
-    uint8_t msg[100], got[100];
-    for (int i = 0; i < 100; i++) msg[i] = (uint8_t)i;
+    uint8_t msg[100], msg2[100], got[100];
+    for (int i = 0; i < 100; i++) {
+        msg[i] = (uint8_t)i;
+        msg2[i] = (uint8_t)(0xff - i);
+    }
     REQUIRE_OK(ar_chan_send(cli, AR_MSG_TEST, msg, sizeof msg, err), err);
-    if (at->two_msgs) {
-        REQUIRE_OK(ar_chan_send(cli, AR_MSG_TEST, msg, sizeof msg, err), err);
+    if (at->two_msgs) REQUIRE_OK(ar_chan_send(cli, AR_MSG_TEST, msg2, sizeof msg2, err), err);
+    if (at->two_msgs == 1) REQUIRE_OK(ar_chan_recv(a.ch, AR_MSG_TEST, got, sizeof got, a.err), a.err);
+    if (at->mode == P_CAPTURE) {
+        /* the control case: everything arrives intact */
         REQUIRE_OK(ar_chan_recv(a.ch, AR_MSG_TEST, got, sizeof got, a.err), a.err);
+        CHECK(memcmp(got, msg, sizeof got) == 0);
+        CHECK(captured_len > AR_WIRE_HDR);
+        goto done;
     }
     double t0 = now_ms();
     rc = ar_chan_recv(a.ch, AR_MSG_TEST, got, sizeof got, a.err);
@@ -463,6 +534,24 @@ AR_TEST(net_tcp_rejects_corrupted_frames) {
         {P_VERSION, 0, AR_ERR_MISMATCH, "protocol version", 0},
     };
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) run_attack(&attacks[i]);
+}
+
+/* Reordering and replay across sessions: two frames delivered in the opposite order
+ * are refused by their seq, and still by authentication when a proxy rewrites the
+ * seq fields to look in order (the nonce is the frame counter and the header is
+ * authenticated); a valid frame recorded from an earlier session and injected at
+ * the same position (same seq, same length) of a new one fails authentication,
+ * because each session has fresh keys. */
+AR_TEST(net_tcp_rejects_reordered_and_cross_session_frames) {
+    for (int chacha = 0; chacha < 2; chacha++) {
+        force_chacha = chacha;
+        run_attack(&(struct attack){P_SWAP, 2, AR_ERR_PROTO, "frame seq", 2});
+        run_attack(&(struct attack){P_SWAP_FIXSEQ, 2, AR_ERR_PROTO, "failed authentication", 2});
+        captured_len = 0;
+        run_attack(&(struct attack){P_CAPTURE, 2, AR_OK, "", 0});
+        run_attack(&(struct attack){P_XSESSION, 2, AR_ERR_PROTO, "failed authentication", 0});
+    }
+    force_chacha = 0;
 }
 
 /* A forked peer starts a 64 MB exchange and is killed: the survivor fails fast. */

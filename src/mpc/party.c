@@ -117,6 +117,7 @@ static int k01_exchange(struct ar_party *p, char *err) {
     crypto_generichash_update(&st, h0 + AR_SID_BYTES, AR_SEED_BYTES);
     crypto_generichash_update(&st, h1 + AR_SID_BYTES, AR_SEED_BYTES);
     crypto_generichash_final(&st, p->k01, AR_SEED_BYTES);
+    sodium_memzero(&st, sizeof st); /* it absorbed both halves of k01 */
     p->have_k01 = 1;
 done:
     sodium_memzero(mine, sizeof mine);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # CLI tests of secure inference: pi cost / fixed / export-public / local (three
-# processes) / dealer + server + client by hand, a peer killed mid-run, a client
-# with another public model, tc netem presets and their removal.
+# processes) / dealer + server + client by hand, the default bind address, each of
+# the three roles killed mid-run, a client with another precision or another model's
+# public file, tc netem presets and their removal.
 # Models: tests/golden/pi_tiny_{plain,masked}.safetensors (tests/pi_tiny.cfg trained
 # for 2 epochs on 4096 Fashion-MNIST images; the masked one by autorep replace).
 . "$(dirname "$0")/lib.sh"
@@ -98,14 +99,62 @@ if [ -d $FM ]; then
     [ $c -ne 0 ] && [ $s -ne 0 ] && [ "$(wc -l < "$T/c.err")" -eq 1 ] && grep -q "different model hash" "$T/c.err" &&
         ok "client with another public model is refused (hash mismatch)" ||
         bad "hash mismatch" "exit client $c server $s" "$(cat "$T/c.err" "$T/s.err")"
+    # the public file of a different model (the plain one: other masks) against the
+    # masked model's server, each with a dealer of its own model so that the only
+    # disagreement is between client and server: both fail with one line at their
+    # handshake, which carries only a public key and the hash (no share or seed can
+    # precede it; net_tcp_model_hash_mismatch_refused counts the bytes that cross)
+    $A pi export-public --model $PLAIN --out "$T/pubplain.safetensors" > /dev/null
+    P=$((P + 3)); D=$((P + 1)); D2=$((P + 2))
+    $A pi dealer --public "$T/pub.safetensors" --listen 127.0.0.1:$D --n 2 --timeout 10 > /dev/null 2>&1 &
+    dp=$!
+    $A pi dealer --public "$T/pubplain.safetensors" --listen 127.0.0.1:$D2 --n 2 --timeout 10 > /dev/null 2>&1 &
+    dp2=$!
+    $A pi server --model $MASKED --listen 127.0.0.1:$P --dealer 127.0.0.1:$D --n 2 --timeout 10 \
+        > "$T/s.out" 2> "$T/s.err" &
+    sp=$!
+    $A pi client --public "$T/pubplain.safetensors" --connect 127.0.0.1:$P --dealer 127.0.0.1:$D2 --n 2 \
+        --timeout 10 > "$T/c.out" 2> "$T/c.err" &
+    cp=$!
+    wait $cp; c=$?; wait $sp; s=$?; kill $dp $dp2 2> /dev/null; wait $dp $dp2 2> /dev/null
+    [ $c -ne 0 ] && [ $s -ne 0 ] && [ "$(wc -l < "$T/c.err")" -eq 1 ] && [ "$(wc -l < "$T/s.err")" -eq 1 ] &&
+        grep -q "different model hash" "$T/c.err" && grep -q "different model hash" "$T/s.err" &&
+        ok "client with a different model's public file: client and server refuse at the handshake ($(head -c 80 "$T/c.err"))" ||
+        bad "different model" "exit client $c server $s" "$(cat "$T/c.err" "$T/s.err")"
 fi
 
+# --- the default bind address is loopback: a port without a host, and the defaults ---
+$A pi dealer --help | grep -q "(default 127.0.0.1:7101)" && $A pi server --help | grep -q "(default 127.0.0.1:7100)" &&
+    ok "pi dealer/server listen on 127.0.0.1 by default (--help)" || bad "default --listen"
+P=$((P + 2)); D=$((P + 1))
+$A pi dealer --public "$T/pub.safetensors" --listen $D --n 1 --timeout 5 > /dev/null 2>&1 &
+dp=$!
+$A pi server --model $MASKED --listen :$P --dealer $D --n 1 --timeout 5 > /dev/null 2>&1 &
+sp=$!
+# listening sockets (state 0A) of the two ports, from the kernel's tables: all on 127.0.0.1
+binds=""
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    binds=$(for port in $P $D; do
+        hexp=$(printf '%04X' $port)
+        cat /proc/net/tcp /proc/net/tcp6 2> /dev/null | awk -v p=":$hexp" '$4 == "0A" && substr($2, length($2) - 4) == p {print $2}'
+    done | sort | tr '\n' ' ')
+    [ "$(echo $binds | wc -w)" -ge 2 ] && break
+    sleep 0.5
+done
+kill $sp $dp 2> /dev/null; wait $sp $dp 2> /dev/null
+[ "$(echo $binds | wc -w)" -eq 2 ] && [ -z "$(echo $binds | tr ' ' '\n' | grep -v '^0100007F:')" ] &&
+    ok "a listen address without a host binds 127.0.0.1 only ($binds)" || bad "default bind" "listening: $binds"
+
 # --- a party killed mid-run: the others exit non-zero within the timeout ---
-for victim in server dealer; do
+for victim in server dealer client; do
     P=$((P + 2)); D=$((P + 1))
     run3 3000 "$T/pub.safetensors" --data random
     sleep 3
-    if [ $victim = server ]; then kill -9 $sp; others="$cp $dp"; else kill -9 $dp; others="$cp $sp"; fi
+    case $victim in
+    server) kill -9 $sp; others="$cp $dp"; errs="$T/c.err $T/d.err"; msg=$T/c.err ;;
+    dealer) kill -9 $dp; others="$cp $sp"; errs="$T/c.err $T/s.err"; msg=$T/c.err ;;
+    client) kill -9 $cp; others="$sp $dp"; errs="$T/s.err $T/d.err"; msg=$T/s.err ;;
+    esac
     t0=$(date +%s); fails=0
     for p in $others; do
         i=0
@@ -115,8 +164,9 @@ for victim in server dealer; do
     done
     wait 2> /dev/null
     dt=$(($(date +%s) - t0))
+    for e in $errs; do [ "$(wc -l < "$e")" -eq 1 ] || fails=$((fails + 100)); done # one clear line each
     [ $fails -eq 0 ] && [ $dt -le 15 ] &&
-        ok "kill -9 of the $victim: the other two exit non-zero in ${dt} s ($(head -c 90 "$T/c.err"))" ||
+        ok "kill -9 of the $victim: the other two exit non-zero in ${dt} s ($(head -c 90 "$msg"))" ||
         bad "kill the $victim" "fails $fails after $dt s" "$(cat "$T/c.err" "$T/s.err" "$T/d.err" | head -5)"
 done
 
