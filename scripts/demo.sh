@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${DEMO_DIR:-demo}
-EPOCHS=${DEMO_EPOCHS:-10}
+EPOCHS=${DEMO_EPOCHS:-12}
 SEARCH=${DEMO_SEARCH_EPOCHS:-4}
 FT=${DEMO_FT_EPOCHS:-1}
 BUDGET=${DEMO_BUDGET:-2%}
@@ -25,7 +25,7 @@ B="$OUT/cnn_small"
 R="$OUT/cnn_small_autorep"
 
 echo "== 1. train cnn_small on Fashion-MNIST ($EPOCHS epochs) and evaluate it"
-./autorep train --arch cnn_small --data fashion-mnist --epochs "$EPOCHS" --batch 128 --lr 0.05 --out "$B.safetensors"
+./autorep train --arch cnn_small --data fashion-mnist --epochs "$EPOCHS" --batch 128 --lr 0.1 --out "$B.safetensors"
 ./autorep eval --model "$B.safetensors" --json > "$B.eval.json"
 ./autorep eval --model "$B.safetensors"
 stamp
