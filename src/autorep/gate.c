@@ -25,11 +25,13 @@ void ar_gate_forward(float *y, const float *x, const uint8_t *m, const float *po
             const float *xp = x + ((size_t)i * c + ch) * hw;
             float *yp = y + ((size_t)i * c + ch) * hw;
             const uint8_t *mp = m + (size_t)ch * hw;
+            /* blend with the 0/1 mask instead of a second compare, so the loop
+             * vectorizes (differs from a select only when p overflows, |v| > 1e19) */
 #pragma omp simd
             for (int j = 0; j < hw; j++) {
-                float v = xp[j];
-                float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
-                yp[j] = mp[j] ? r : p;
+                const float v = xp[j], keep = (float)mp[j];
+                const float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
+                yp[j] = keep * r + (1.0f - keep) * p;
             }
         }
 }
@@ -48,20 +50,44 @@ void ar_gate_backward(float *dx, int acc, float *dm, float *dpoly, const float *
             const float *gp = dy + ((size_t)i * c + ch) * hw;
             float *dp = dx ? dx + ((size_t)i * c + ch) * hw : NULL;
             float l0 = 0, l1 = 0, l2 = 0;
+            /* one loop per case, every load and store unconditional and one float
+             * compare per element, so each vectorizes under gcc -O2 (a conditional
+             * store, or two chained compares with trapping math, kept it scalar) */
+#define GATE_TERMS                                                            \
+    const float v = xp[j], g = gp[j];                                         \
+    const float keep = (float)mp[j], repl = 1.0f - keep; /* masks are 0 or 1 */ \
+    const float dr = v > 0.0f ? g : 0.0f, dq = (2.0f * c2 * v + c1) * g;      \
+    const float gd = keep * dr + repl * dq;                                   \
+    l0 += repl * g;                                                           \
+    l1 += repl * g * v;                                                       \
+    l2 += repl * g * v * v
+            if (dp && acc) {
 #pragma omp simd reduction(+ : l0, l1, l2)
-            for (int j = 0; j < hw; j++) {
-                const float v = xp[j], g = gp[j];
-                const float keep = mp[j] ? 1.0f : 0.0f, repl = 1.0f - keep;
-                const float dr = v > 0.0f ? 1.0f : 0.0f;
-                const float d = keep * dr + repl * (2.0f * c2 * v + c1);
-                if (dp) dp[j] = (acc ? dp[j] : 0.0f) + g * d;
-                if (dmp) {
-                    float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
+                for (int j = 0; j < hw; j++) {
+                    GATE_TERMS;
+                    dp[j] += gd;
+                }
+            } else if (dp) {
+#pragma omp simd reduction(+ : l0, l1, l2)
+                for (int j = 0; j < hw; j++) {
+                    GATE_TERMS;
+                    dp[j] = gd;
+                }
+            } else {
+#pragma omp simd reduction(+ : l0, l1, l2)
+                for (int j = 0; j < hw; j++) {
+                    GATE_TERMS;
+                    (void)gd;
+                }
+            }
+#undef GATE_TERMS
+            if (dmp) {
+#pragma omp simd
+                for (int j = 0; j < hw; j++) {
+                    const float v = xp[j], g = gp[j];
+                    const float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
                     dmp[j] += g * (r - p);
                 }
-                l0 += repl * g;
-                l1 += repl * g * v;
-                l2 += repl * g * v * v;
             }
             s0 += l0, s1 += l1, s2 += l2;
         }
