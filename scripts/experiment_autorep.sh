@@ -1,7 +1,7 @@
 #!/bin/sh
 # AutoReP vs SNL on Fashion-MNIST (docs/results.md). Every number in the results
 # table comes from this script:
-#   scripts/experiment_autorep.sh            # all runs (hours on 2 cores)
+#   scripts/experiment_autorep.sh            # all runs (about 5 h per budget pair on 2 shared cores)
 #   EXP_DIR=runs/exp scripts/results_table.sh > docs/results.md
 # Steps: train the resnet20 baseline; replace ReLUs at ~1%, 3% and 10% of the
 # baseline's count with AutoReP and with SNL, giving both the same total epochs
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 D=${EXP_DIR:-runs/exp}
 ARCH=${EXP_ARCH:-resnet20}
 BASE_EPOCHS=${EXP_BASE_EPOCHS:-20}
-SEARCH=${EXP_SEARCH:-10}
+SEARCH=${EXP_SEARCH:-6}
 FT=${EXP_FT:-2}
 SNL_LAMBDA=${EXP_SNL_LAMBDA:-1e-4}
 AR_LAMBDA=${EXP_AR_LAMBDA:-100}

@@ -55,6 +55,11 @@ for f in "$D"/autorep_*.json; do
     printf "| %s%% | %s | %s | %s%% | %s | %s%% | %+.2f | %s |\n" "$p" "$ab" "$ac" "$(pct "$at")" "$sc" "$(pct "$stp")" \
         "$(awk -v a="$at" -v b="$stp" 'BEGIN {print 100 * (a - b)}')" "$sn"
 done | sort -t'|' -k2 -g
+pending=""
+for p in ${EXP_BUDGETS:-1 3 10}; do
+    [ -s "$D/autorep_$p.json" ] && [ -s "$D/snl_$p.json" ] || pending="$pending $p%"
+done
+[ -z "$pending" ] || printf "\nNot yet run to the end:%s (rerun scripts/experiment_autorep.sh: it skips finished runs and resumes interrupted ones).\n" "$pending"
 echo
 if [ -s "$D/search_step.txt" ]; then
     echo "Search step time (\`build/bench/train_speed --search --arch $ARCH --input 1x28x28 --batch 128\`):"
