@@ -1,7 +1,7 @@
 #!/bin/sh
 # AutoReP vs SNL on Fashion-MNIST (docs/results.md). Every number in the results
 # table comes from this script:
-#   scripts/experiment_autorep.sh            # all runs (about 5 h per budget pair on 2 shared cores)
+#   scripts/experiment_autorep.sh            # all runs (30-60 min per run on 2 shared cores; 7 runs)
 #   EXP_DIR=runs/exp scripts/results_table.sh > docs/results.md
 # Steps: train the resnet20 baseline; replace ReLUs at ~1%, 3% and 10% of the
 # baseline's count with AutoReP and with SNL, giving both the same total epochs
