@@ -299,21 +299,31 @@ static int check_shape(const char *cmd, const struct ar_dataset *te, const struc
 
 /* ---------------- pi cost ---------------- */
 
-/* The online bytes b of op i (of n_ops; i == n_ops is the reveal) split by kind,
- * as the top-level totals are: linear ops, and activation sites' polynomial part
- * (exact from the cost model) with the rest counted as ReLU. */
-static void layer_split_json(json_t *l, const struct ar_pi_model *m, int i, uint64_t b, int N) {
-    uint64_t relu = 0, poly = 0, lin = 0;
-    if (i < m->n_ops && m->ops[i].kind == AR_PI_LINEAR)
-        lin = b;
-    else if (i < m->n_ops) {
-        poly = ar_pi_op_poly_bytes(m, i, N);
-        relu = b - poly;
+/* The online bytes b of op i (i == n_ops is the reveal) split into ReLU, quadratic
+ * and linear bytes: a linear op's are linear; an activation site's (or max pool's)
+ * quadratic part is exact from the cost model and the rest is ReLU; local ops and
+ * the reveal have none. Every total and per-layer figure uses this one split. */
+struct split {
+    uint64_t relu, poly, lin;
+};
+static struct split op_split(const struct ar_pi_model *m, int i, uint64_t b, int N) {
+    struct split sp = {0, 0, 0};
+    if (i >= m->n_ops) return sp;
+    if (m->ops[i].kind == AR_PI_LINEAR)
+        sp.lin = b;
+    else if (m->ops[i].kind == AR_PI_ACT || m->ops[i].kind == AR_PI_MAXPOOL) {
+        sp.poly = ar_pi_op_poly_bytes(m, i, N);
+        sp.relu = b - sp.poly;
     }
+    return sp;
+}
+
+static void layer_split_json(json_t *l, const struct ar_pi_model *m, int i, uint64_t b, int N) {
+    const struct split sp = op_split(m, i, b, N);
     json_object_set_new(l, "online_bytes", json_integer((json_int_t)b));
-    json_object_set_new(l, "relu_online_bytes", json_integer((json_int_t)relu));
-    json_object_set_new(l, "poly_online_bytes", json_integer((json_int_t)poly));
-    json_object_set_new(l, "linear_online_bytes", json_integer((json_int_t)lin));
+    json_object_set_new(l, "relu_online_bytes", json_integer((json_int_t)sp.relu));
+    json_object_set_new(l, "poly_online_bytes", json_integer((json_int_t)sp.poly));
+    json_object_set_new(l, "linear_online_bytes", json_integer((json_int_t)sp.lin));
 }
 
 static void print_cost_table(const struct ar_pi_model *m, int N) {
@@ -398,12 +408,8 @@ static int pi_cost(int argc, char **argv) {
     double macs = 0;
     for (int i = 0; i < m.n_ops; i++) {
         struct ar_cost c = ar_pi_cost_op(&m, i, N);
-        uint64_t b = c.p0_to_p1 + c.p1_to_p0, pb = ar_pi_op_poly_bytes(&m, i, N);
-        if (m.ops[i].kind == AR_PI_LINEAR) lin_b += b;
-        if (m.ops[i].kind == AR_PI_ACT || m.ops[i].kind == AR_PI_MAXPOOL) {
-            poly_b += pb;
-            relu_b += b - pb;
-        }
+        const struct split sp = op_split(&m, i, c.p0_to_p1 + c.p1_to_p0, N);
+        relu_b += sp.relu, poly_b += sp.poly, lin_b += sp.lin;
         if (m.ops[i].kind == AR_PI_ACT && m.ops[i].n_relu) relu_sites++;
         macs += ar_pi_op_macs(&m.ops[i]) * N;
     }
@@ -1315,13 +1321,9 @@ static int pi_local(int argc, char **argv) {
     for (int i = 0; i < ids; i++) {
         const struct ar_meas *mm = &res[0].online[i];
         uint64_t b = mm->sent + mm->recv;
+        const struct split sp = op_split(&m, i, b, N);
         if (i == m.n_ops) ag.reveal_b += b;
-        else if (m.ops[i].kind == AR_PI_LINEAR) ag.lin_b += b;
-        else {
-            uint64_t pb = ar_pi_op_poly_bytes(&m, i, N);
-            ag.poly_b += pb;
-            ag.relu_b += b - pb;
-        }
+        ag.relu_b += sp.relu, ag.poly_b += sp.poly, ag.lin_b += sp.lin;
     }
     double rounds = (double)t0.rounds / res[0].inferences, oneway = (double)t0.oneway / res[0].inferences;
     double med_s = res[1].online_s / res[1].inferences, min_s = med_s;

@@ -16,11 +16,7 @@ NPI=${DEMO_PI_IMAGES:-20}
 mkdir -p "$OUT"
 start=$(date +%s)
 stamp() { echo "   [$(($(date +%s) - start)) s since the start]"; }
-# first value of "KEY": in a one-line JSON file (top-level keys come before the per-layer list)
-num() {
-    awk -v k="\"$2\":" '{ i = index($0, k); if (i) { s = substr($0, i + length(k)); match(s, /^[0-9.eE+-]+/);
-        print substr(s, 1, RLENGTH); exit } }' "$1"
-}
+. scripts/lib.sh
 B="$OUT/cnn_small"
 R="$OUT/cnn_small_autorep"
 

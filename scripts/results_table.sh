@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 D=${EXP_DIR:-runs/exp}
 ARCH=${EXP_ARCH:-resnet20}
-num() { sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1" | head -1; }
+. scripts/lib.sh
 pct() { awk -v v="$1" 'BEGIN {printf "%.2f", 100 * v}'; }
 # distinct epochs of a stage in a JSONL log (a resumed stage may repeat lines)
 epochs_of() { [ -s "$1" ] && grep -o "\"stage\": \"$2\", \"epoch\": [0-9]*" "$1" | sort -u | wc -l || echo 0; }
