@@ -2,7 +2,11 @@
 # AutoReP vs SNL on Fashion-MNIST (docs/results.md). Every number in the results
 # table comes from this script:
 #   scripts/experiment_autorep.sh            # all runs (30-60 min per run on 2 shared cores; 7 runs)
-#   EXP_DIR=runs/exp scripts/results_table.sh > docs/results.md
+#   scripts/results_table.sh > docs/results.md
+# Checkpoints go to EXP_DIR (runs/exp, not committed); the small per-run
+# summaries and per-epoch logs the table is made from are copied to EXP_LOGS
+# (docs/results-data, committed) after every run. The script runs ./autorep of
+# this checkout: do not rebuild it while an experiment is running.
 # Steps: train the resnet20 baseline; replace ReLUs at ~1%, 3% and 10% of the
 # baseline's count with AutoReP and with SNL, giving both the same total epochs
 # (AutoReP: SEARCH search + FT fine-tune; SNL: at most SEARCH search epochs,
@@ -16,23 +20,30 @@ SEARCH=${EXP_SEARCH:-6}
 FT=${EXP_FT:-2}
 SNL_LAMBDA=${EXP_SNL_LAMBDA:-1e-4}
 AR_LAMBDA=${EXP_AR_LAMBDA:-100}
+AR_LR=${EXP_AR_LR:-1e-3} # Adam learning rate of the weights in the search (both methods)
 BUDGETS=${EXP_BUDGETS:-"1 3 10"}
-mkdir -p "$D"
+LOGS=${EXP_LOGS:-docs/results-data}
+mkdir -p "$D" "$LOGS"
+# keep FILE...: copy the small outputs the results table reads into LOGS
+keep() { for f in "$@"; do [ -s "$f" ] && cp "$f" "$LOGS/"; done; return 0; }
+printf '%s, %s cores\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" \
+    > "$LOGS/machine.txt"
 BASE="$D/${ARCH}_base.safetensors"
 if [ ! -s "$D/base.done" ]; then
     ./autorep train --arch "$ARCH" --data fashion-mnist --epochs "$BASE_EPOCHS" --batch 128 --lr 0.1 \
         --augment crop+flip --seed 1 --out "$BASE" --quiet $( [ -e "$BASE.resume" ] && echo --resume )
     ./autorep eval --model "$BASE" --json > "$D/base.done"
 fi
+keep "$D/base.done" "$D/${ARCH}_base.jsonl"
 cat "$D/base.done"
 for pct in $BUDGETS; do
     for method in autorep snl; do
         out="$D/${method}_${pct}.safetensors"
         [ -s "$D/${method}_${pct}.json" ] && continue
         if [ "$method" = autorep ]; then
-            extra="--lambda $AR_LAMBDA --epochs $SEARCH --finetune-epochs $FT"
+            extra="--lambda $AR_LAMBDA --lr $AR_LR --epochs $SEARCH --finetune-epochs $FT"
         else
-            extra="--lambda $SNL_LAMBDA --epochs $SEARCH --finetune-epochs $FT"
+            extra="--lambda $SNL_LAMBDA --lr $AR_LR --epochs $SEARCH --finetune-epochs $FT"
         fi
         resume=""
         [ -e "$out.search.resume" ] || [ -e "$out.finetune.resume" ] && resume=--resume
@@ -40,9 +51,11 @@ for pct in $BUDGETS; do
         ./autorep replace --model "$BASE" --method "$method" --budget "${pct}%" $extra --augment crop+flip \
             --seed 1 --out "$out" --quiet --json $resume > "$D/${method}_${pct}.json.tmp"
         mv "$D/${method}_${pct}.json.tmp" "$D/${method}_${pct}.json"
+        keep "$D/${method}_${pct}.json" "$D/${method}_${pct}.jsonl"
         cat "$D/${method}_${pct}.json"
     done
 done
 make -s build/bench/train_speed
 build/bench/train_speed --search --arch "$ARCH" --input 1x28x28 --batch 128 --reps 5 --steps 3 > "$D/search_step.txt"
+keep "$D/search_step.txt"
 cat "$D/search_step.txt"

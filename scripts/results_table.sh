@@ -1,9 +1,10 @@
 #!/bin/sh
-# Prints docs/results.md from the outputs of scripts/experiment_autorep.sh.
-#   EXP_DIR=runs/exp scripts/results_table.sh > docs/results.md
+# Prints docs/results.md from the summaries and logs scripts/experiment_autorep.sh
+# copies to docs/results-data (committed, so the page can be remade anywhere):
+#   scripts/results_table.sh > docs/results.md
 set -eu
 cd "$(dirname "$0")/.."
-D=${EXP_DIR:-runs/exp}
+D=${EXP_LOGS:-docs/results-data}
 ARCH=${EXP_ARCH:-resnet20}
 . scripts/lib.sh
 pct() { awk -v v="$1" 'BEGIN {printf "%.2f", 100 * v}'; }
@@ -20,8 +21,8 @@ cat <<EOT
 # AutoReP vs SNL on Fashion-MNIST
 
 Every number below comes from \`scripts/experiment_autorep.sh\` (run it to
-reproduce; \`EXP_DIR=$D scripts/results_table.sh\` prints this page). Machine:
-$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, shared.
+reproduce; \`scripts/results_table.sh\` prints this page from the run summaries and
+per-epoch logs in \`$D/\`). Machine: $(cat "$D/machine.txt" 2> /dev/null || echo unknown), shared with other jobs.
 
 Setup: \`$ARCH\` on Fashion-MNIST (1×28×28, 10 classes, 60,000 training and
 10,000 test images), random crop (pad 3) and horizontal flip for training. The
