@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ARCH=${1:-resnet18_in}
 INP=${2:-3x32x32}
 B=${3:-128}
-field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
+. scripts/lib.sh
 if ! command -v mpirun > /dev/null; then echo "mpirun not installed"; exit 0; fi
 one=$(OMP_NUM_THREADS=2 build/bench/train_speed --arch "$ARCH" --input "$INP" --batch "$B" --steps 2 --reps 5 --json)
 two=$(mpirun --oversubscribe --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 build/bench/train_speed --arch "$ARCH" \

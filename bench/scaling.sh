@@ -3,7 +3,7 @@
 # threads (median img/s of several repetitions) and the ratio.
 set -u
 cd "$(dirname "$0")/.."
-field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
+. scripts/lib.sh
 one=$(OMP_NUM_THREADS=1 build/bench/train_speed --arch resnet18_in --input 3x32x32 --batch 128 --steps 1 --reps 5 --json | field img_s_median)
 two=$(OMP_NUM_THREADS=2 build/bench/train_speed --arch resnet18_in --input 3x32x32 --batch 128 --steps 1 --reps 5 --json | field img_s_median)
 printf "| resnet18_in train b128 | 1 thread %.1f img/s | 2 threads %.1f img/s | speed-up %.2f× |\n" "$one" "$two" \

@@ -20,7 +20,7 @@ if ! $PY -c "import torch" 2> /dev/null; then
 fi
 [ -e "$JEMALLOC" ] || JEMALLOC=""
 
-field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
+. scripts/lib.sh
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print a[int((NR + 1) / 2)]}'; }
 
 # run_case NAME ARCH INPUT BATCH MODE(train|infer) STEPS REPS

@@ -22,6 +22,7 @@
 # initialisation predicts nearly one class). Figures are printed for the docs.
 #   tests/load/pi_load.sh [AUTOREP]        env: LOAD_N (default 1000)
 . "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/../../scripts/lib.sh"
 A=${1:-${AUTOREP:-./autorep}}
 N=${LOAD_N:-1000}
 FM=/usr/share/datasets/fashion-mnist
@@ -38,8 +39,7 @@ $A train --arch cnn_small --epochs 1 --max-train 2048 --max-test 500 --seed 1 --
 $A pi export-public --model $M --out "$T/pub.safetensors" > /dev/null 2> "$T/err" ||
     { bad "export-public" "$(cat "$T/err")"; summary; exit 1; }
 cost=$($A pi cost --model $M --json)
-cjson() { echo "$cost" | sed 's/"layers":.*//' | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" | head -1; }
-SLACK_KB=$((($(cjson dealer_bytes) + $(cjson online_bytes)) / 1024))
+SLACK_KB=$((($(echo "$cost" | field dealer_bytes) + $(echo "$cost" | field online_bytes)) / 1024))
 
 P=$((30000 + ($$ % 4000) * 2))
 D=$((P + 1))
