@@ -1,7 +1,7 @@
 #!/bin/sh
 # AutoReP vs SNL on Fashion-MNIST (docs/results.md). Every number in the results
 # table comes from this script:
-#   scripts/experiment_autorep.sh            # all runs (30-60 min per run on 2 shared cores; 7 runs)
+#   scripts/experiment_autorep.sh            # all runs (25-60 min per run on 2 shared cores; 9 runs)
 #   scripts/results_table.sh > docs/results.md
 # Checkpoints go to EXP_DIR (runs/exp, not committed); the small per-run
 # summaries and per-epoch logs the table is made from are copied to EXP_LOGS
@@ -10,7 +10,8 @@
 # Steps: train the resnet20 baseline; replace ReLUs at ~1%, 3% and 10% of the
 # baseline's count with AutoReP and with SNL, giving both the same total epochs
 # (AutoReP: SEARCH search + FT fine-tune; SNL: at most SEARCH search epochs,
-# stopping once under budget, the rest fine-tuning); time a search step.
+# stopping once under budget, the rest fine-tuning); ablate AutoReP's quadratic
+# replacement (linear, identity) at 1%; time a search step.
 set -eu
 cd "$(dirname "$0")/.."
 D=${EXP_DIR:-runs/exp}
@@ -22,6 +23,8 @@ SNL_LAMBDA=${EXP_SNL_LAMBDA:-1e-4}
 AR_LAMBDA=${EXP_AR_LAMBDA:-100}
 AR_LR=${EXP_AR_LR:-1e-3} # Adam learning rate of the weights in the search (both methods)
 BUDGETS=${EXP_BUDGETS:-"1 3 10"}
+ABLATE=${EXP_ABLATE:-"linear identity"} # replacements compared with the quadratic (empty: none)
+ABL_BUDGET=${EXP_ABL_BUDGET:-1}
 LOGS=${EXP_LOGS:-docs/results-data}
 mkdir -p "$D" "$LOGS"
 # keep FILE...: copy the small outputs the results table reads into LOGS
@@ -54,6 +57,20 @@ for pct in $BUDGETS; do
         keep "$D/${method}_${pct}.json" "$D/${method}_${pct}.jsonl"
         cat "$D/${method}_${pct}.json"
     done
+done
+# Ablation of the replacement (AutoReP at ABL_BUDGET%, everything else as above):
+# the quadratic run is autorep_$ABL_BUDGET; here the linear a1 x + a0 and SNL's identity.
+for poly in $ABLATE; do
+    out="$D/ablation_${poly}_${ABL_BUDGET}.safetensors"
+    [ -s "$D/ablation_${poly}_${ABL_BUDGET}.json" ] && continue
+    resume=""
+    [ -e "$out.search.resume" ] || [ -e "$out.finetune.resume" ] && resume=--resume
+    ./autorep replace --model "$BASE" --method autorep --poly "$poly" --budget "${ABL_BUDGET}%" --lambda "$AR_LAMBDA" \
+        --lr "$AR_LR" --epochs "$SEARCH" --finetune-epochs "$FT" --augment crop+flip --seed 1 --out "$out" --quiet \
+        --json $resume > "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp"
+    mv "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp" "$D/ablation_${poly}_${ABL_BUDGET}.json"
+    keep "$D/ablation_${poly}_${ABL_BUDGET}.json" "$D/ablation_${poly}_${ABL_BUDGET}.jsonl"
+    cat "$D/ablation_${poly}_${ABL_BUDGET}.json"
 done
 make -s build/bench/train_speed
 build/bench/train_speed --search --arch "$ARCH" --input 1x28x28 --batch 128 --reps 5 --steps 3 > "$D/search_step.txt"
