@@ -61,6 +61,28 @@ for p in ${EXP_BUDGETS:-1 3 10}; do
     [ -s "$D/autorep_$p.json" ] && [ -s "$D/snl_$p.json" ] || pending="$pending $p%"
 done
 [ -z "$pending" ] || printf "\nNot yet run to the end:%s (rerun scripts/experiment_autorep.sh: it skips finished runs and resumes interrupted ones).\n" "$pending"
+abl=$(ls "$D"/ablation_*_*.json 2> /dev/null | head -1)
+if [ -n "$abl" ]; then
+    p=$(basename "$abl" .json | sed 's/.*_//')
+    echo
+    echo "Replacement ablation: AutoReP at $p% with the same settings and epochs, changing only"
+    echo "what a removed ReLU becomes (\`--poly\`)."
+    echo
+    echo "| replacement | ReLUs | top-1 | − quadratic |"
+    echo "|---|---|---|---|"
+    q="$D/autorep_$p.json"
+    if [ -s "$q" ]; then
+        printf "| quadratic (DaPa, the default) | %s | %s%% | |\n" "$(num "$q" relu_count)" "$(pct "$(num "$q" top1)")"
+    fi
+    for kind in linear identity; do
+        f="$D/ablation_${kind}_$p.json"
+        [ -s "$f" ] || continue
+        case $kind in linear) what="linear a1·x + a0 (DaPa)" ;; identity) what="identity x (SNL's)" ;; esac
+        d=""
+        [ -s "$q" ] && d=$(awk -v a="$(num "$f" top1)" -v b="$(num "$q" top1)" 'BEGIN {printf "%+.2f", 100 * (a - b)}')
+        printf "| %s | %s | %s%% | %s |\n" "$what" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" "$d"
+    done
+fi
 echo
 if [ -s "$D/search_step.txt" ]; then
     echo "Search step time (\`build/bench/train_speed --search --arch $ARCH --input 1x28x28 --batch 128\`):"
