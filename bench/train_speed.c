@@ -6,7 +6,9 @@
  *                     [--reps 5] [--warmup 2] [--steps 4] [--infer] [--profile] [--json]
  *                     [--search]   AutoReP search step (student with gates + KD teacher
  *                                  forward) and, for comparison, plain step and teacher
- *                                  forward, with the ratio search / (plain + teacher)
+ *                                  forward, with the ratio search / (plain + teacher); the
+ *                                  search step after and during the DaPa refit window
+ *                                  (with --profile: per layer type, plain and search)
  *   bench/infer_speed ...   the same program (a link): --infer is the default */
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +52,25 @@ static double time_median(step_fn fn, void *ctx, int reps, int warm, int steps) 
     return med;
 }
 
+/* Time per layer type of the steps profiled so far (per = their number). */
+static void print_profile(const struct ar_net *net, double per, double step_s) {
+    const char *names[AR_LAYER_COUNT] = {0};
+    double fwd[AR_LAYER_COUNT] = {0}, bwd[AR_LAYER_COUNT] = {0}, tot = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        int ty = net->layers[i].type;
+        names[ty] = net->layers[i].ops->name;
+        fwd[ty] += net->prof[2 * i];
+        bwd[ty] += net->prof[2 * i + 1];
+        tot += net->prof[2 * i] + net->prof[2 * i + 1];
+    }
+    printf("  %-10s %12s %12s %8s\n", "layer", "fwd ms/step", "bwd ms/step", "share");
+    for (int ty = 0; ty < AR_LAYER_COUNT; ty++)
+        if (names[ty])
+            printf("  %-10s %12.2f %12.2f %7.1f%%\n", names[ty], 1e3 * fwd[ty] / per, 1e3 * bwd[ty] / per,
+                   100 * (fwd[ty] + bwd[ty]) / tot);
+    printf("  layers total %.2f ms/step; whole step %.2f ms\n", 1e3 * tot / per, 1e3 * step_s);
+}
+
 struct sctx {
     struct ar_net *net, *teacher;
     struct ar_optim *opt;
@@ -86,7 +107,7 @@ static void search_step(void *v) {
 }
 
 static int search_bench(const char *arch, int c, int h, int w, int classes, int batch, int reps, int warm,
-                        int steps) {
+                        int steps, int prof) {
     char err[AR_ERR_LEN], *text;
     if (ar_arch_text(arch, &text, err)) {
         fprintf(stderr, "%s\n", err);
@@ -110,7 +131,12 @@ static int search_bench(const char *arch, int c, int h, int w, int classes, int 
     ar_net_init_params(&plain, 1), ar_net_init_params(&teacher, 1), ar_net_init_params(&student, 1);
     ro.budget = student.relu_total / 50;
     ar_sites_free(S);
-    if (ar_sites_attach(&student, &ro, 1, &S, err)) return 1;
+    /* two states of the search: S_win during the DaPa refit window (the first
+     * dapa_until passes: running statistics gathered at every site), S after it */
+    struct ar_sites *S_win;
+    struct ar_replace_opts ro_after = ro;
+    ro_after.dapa_every = 0;
+    if (ar_sites_attach(&student, &ro, 1, &S_win, err) || ar_sites_attach(&student, &ro_after, 1, &S, err)) return 1;
     struct ar_optim o1, o2;
     if (ar_optim_init(&o1, AR_OPTIM_SGD, &plain, err) || ar_optim_init(&o2, AR_OPTIM_ADAM, &student, err)) return 1;
     o1.lr[0] = 0.01f, o2.lr[0] = 1e-4f, o2.lr[1] = 1e-3f;
@@ -124,20 +150,38 @@ static int search_bench(const char *arch, int c, int h, int w, int classes, int 
     teacher.train_mode = 0;
     struct sctx a = {&plain, &teacher, &o1, NULL, lab, batch, classes};
     struct sctx b = {&student, &teacher, &o2, S, lab, batch, classes};
-    double tp = 0, tt = 0, ts = 0;
-    /* interleave the three measurements so that machine noise hits them alike */
+    struct sctx bw = {&student, &teacher, &o2, S_win, lab, batch, classes};
+    double tp = 0, tt = 0, ts = 0, tw = 0;
+    /* interleave the measurements so that machine noise hits them alike; the
+     * profile covers the plain and the (after-window) search steps */
     for (int k = 0; k < 3; k++) {
+        if (k == 1 && prof && (ar_net_profile(&plain, 1) || ar_net_profile(&student, 1))) return 1;
         tp += time_median(plain_step, &a, reps, k ? 0 : warm, steps);
         tt += time_median(teacher_fwd, &a, reps, k ? 0 : warm, steps);
+        double *keep = student.prof;
+        student.prof = NULL; /* the window step is not profiled */
+        student.site_ctx = S_win;
+        tw += time_median(search_step, &bw, reps, k ? 0 : warm, steps);
+        student.site_ctx = S;
+        student.prof = keep;
         ts += time_median(search_step, &b, reps, k ? 0 : warm, steps);
     }
-    tp /= 3, tt /= 3, ts /= 3;
+    tp /= 3, tt /= 3, ts /= 3, tw /= 3;
     printf("%s %dx%dx%d batch %d: plain step %.1f ms, teacher forward %.1f ms, AutoReP search step %.1f ms; "
-           "search / (plain + teacher) = %.3f\n",
-           arch, c, h, w, batch, 1e3 * tp, 1e3 * tt, 1e3 * ts, ts / (tp + tt));
+           "search / (plain + teacher) = %.3f (during the first %d passes, while DaPa gathers statistics: "
+           "%.1f ms, %.3f)\n",
+           arch, c, h, w, batch, 1e3 * tp, 1e3 * tt, 1e3 * ts, ts / (tp + tt), ro.dapa_until, 1e3 * tw,
+           tw / (tp + tt));
+    if (prof) {
+        printf("plain step:\n");
+        print_profile(&plain, 2.0 * reps * steps, tp);
+        printf("search step (student only; the teacher forward is not in the table):\n");
+        print_profile(&student, 2.0 * reps * steps, ts);
+    }
     ar_optim_free(&o1), ar_optim_free(&o2);
     student.site_ctx = NULL;
     ar_sites_free(S);
+    ar_sites_free(S_win);
     ar_net_free(&plain), ar_net_free(&teacher), ar_net_free(&student);
     free(lab);
     return 0;
@@ -174,7 +218,7 @@ int main(int argc, char **argv) {
     if (batch % ranks) return 2;
     const int gbatch = batch; /* under mpirun: global batch; each rank runs batch / ranks */
     batch /= ranks;
-    if (search) return search_bench(arch, c, h, w, classes, batch, reps, warm, steps);
+    if (search) return search_bench(arch, c, h, w, classes, batch, reps, warm, steps, prof);
     char err[AR_ERR_LEN], *text;
     if (ar_arch_text(arch, &text, err)) {
         fprintf(stderr, "%s\n", err);
@@ -236,24 +280,7 @@ int main(int argc, char **argv) {
                arch, infer ? "inference" : "training", c, h, w, gbatch, ips_med, ips_min, ips_max, reps, rss_mb,
                ranks > 1 ? " (rank 0)" : "");
     if (ranks > 1) printf("  %d MPI ranks; gradient all-reduce %.2f ms per step\n", ranks, comm_ms);
-    if (prof) {
-        const char *names[AR_LAYER_COUNT] = {0};
-        double fwd[AR_LAYER_COUNT] = {0}, bwd[AR_LAYER_COUNT] = {0}, tot = 0;
-        for (int i = 0; i < net.n_layers; i++) {
-            int ty = net.layers[i].type;
-            names[ty] = net.layers[i].ops->name;
-            fwd[ty] += net.prof[2 * i];
-            bwd[ty] += net.prof[2 * i + 1];
-            tot += net.prof[2 * i] + net.prof[2 * i + 1];
-        }
-        double per = (double)reps * steps;
-        printf("  %-10s %12s %12s %8s\n", "layer", "fwd ms/step", "bwd ms/step", "share");
-        for (int ty = 0; ty < AR_LAYER_COUNT; ty++)
-            if (names[ty])
-                printf("  %-10s %12.2f %12.2f %7.1f%%\n", names[ty], 1e3 * fwd[ty] / per, 1e3 * bwd[ty] / per,
-                       100 * (fwd[ty] + bwd[ty]) / tot);
-        printf("  layers total %.2f ms/step; whole step %.2f ms\n", 1e3 * tot / per, 1e3 * t[reps / 2] / steps);
-    }
+    if (prof) print_profile(&net, (double)reps * steps, t[reps / 2] / steps);
     free(t);
     free(lab);
     if (!infer) ar_optim_free(&opt);

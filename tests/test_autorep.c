@@ -355,6 +355,49 @@ AR_TEST(budget_hinge_is_zero_at_or_under_budget) {
     ar_net_free(&net);
 }
 
+/* DaPa's running statistics are gathered in training passes only while refits
+ * are still to come (passes < dapa_until, dapa_every > 0); after the window a
+ * training forward pass leaves them alone. */
+AR_TEST(dapa_statistics_stop_after_the_refit_window) {
+    char err[AR_ERR_LEN];
+    struct ar_net net;
+    struct ar_net_opts no = {.in_shape = {1, 8, 8}, .classes = 2, .site_mode = AR_SITES_AUTOREP};
+    REQUIRE_OK(ar_net_build(&net, tiny_cfg, "tiny", &no, err), err);
+    struct ar_replace_opts o;
+    ar_replace_opts_default(&o, AR_METHOD_AUTOREP);
+    o.budget = 100;
+    struct ar_sites *S;
+    REQUIRE_OK(ar_sites_attach(&net, &o, 1, &S, err), err);
+    REQUIRE_OK(ar_net_plan(&net, 4, 1, err), err);
+    ar_net_init_params(&net, 1);
+    const struct ar_tensor_info *mean = ar_net_find_tensor(&net, "r1.dapa_mean");
+    REQUIRE(mean);
+    float *m = net.state + mean->off;
+    struct ar_rng r;
+    ar_rng_seed(&r, 11, 0, 0);
+    for (size_t i = 0; i < 4 * ar_shape_numel(net.in_shape); i++) net.input[i] = 1.0f + (float)ar_rng_normal(&r);
+    net.train_mode = 1;
+    for (int k = 0; k < 3; k++) {
+        /* k = 0: in the window; 1: window over (dapa_until 0); 2: no refits at all */
+        o.dapa_until = k == 1 ? 0 : 500;
+        o.dapa_every = k == 2 ? 0 : 10;
+        ar_sites_free(S);
+        REQUIRE_OK(ar_sites_attach(&net, &o, 1, &S, err), err);
+        ar_sites_update_masks(S, &net);
+        memset(m, 0, sizeof(float) * mean->numel);
+        ar_net_forward(&net, 4);
+        double moved = 0;
+        for (size_t i = 0; i < mean->numel; i++) moved += fabs(m[i]);
+        if (k == 0)
+            CHECK_MSG(moved > 0, "statistics not gathered in the refit window");
+        else
+            CHECK_MSG(moved == 0, "case %d: statistics gathered after the refit window (%g)", k, moved);
+    }
+    ar_sites_free(S);
+    net.site_ctx = NULL;
+    ar_net_free(&net);
+}
+
 /* Gradient clipping: one plain SGD step (no momentum, no decay, constant lr) moves the
  * parameters by exactly lr * clip in L2 norm when the raw gradient is larger, and by
  * lr * |g| (unclipped) when the bound is loose. */

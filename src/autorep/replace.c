@@ -71,7 +71,8 @@ static void site_forward(struct ar_net *net, struct ar_layer *l, int n) {
         ar_snl_forward(y, x, sp->alpha, n, sp->numel);
         return;
     }
-    if (net->train_mode && sp->dmean) {
+    /* the statistics only feed the DaPa refits: none after the refit window */
+    if (net->train_mode && sp->dmean && S->o.dapa_every > 0 && S->passes < S->o.dapa_until) {
         if (net->sync_bn && ar_dist_size() > 1) {
             /* the statistics of the global batch, as a 1-process run would see them */
             double *s1 = S->dsc, *s2 = S->dsc + sp->c;
