@@ -446,9 +446,23 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         res->best_val_top1 = best;
         res->epochs_done = epoch + 1;
         res->epochs_run++;
-        if (progress_on && test)
-            fprintf(stderr, "%s %d/%d: validation loss %.4f top-1 %.2f%%\n", o->stage, epoch + 1, o->epochs,
-                    res->val_loss, 100 * res->val_top1);
+        if (progress_on && test) {
+            /* one line per epoch: the training loss with its named parts, the hook's
+             * state (e.g. ReLUs kept vs budget) and the validation result */
+            char line[512];
+            size_t k0 = (size_t)snprintf(line, sizeof line, "%s %d/%d: train loss %.4f", o->stage, epoch + 1,
+                                         o->epochs, res->train_loss);
+            for (int k = 0; k < 4 && h && k0 < sizeof line; k++)
+                if (h->part_names[k] && strstr(h->part_names[k], "_loss"))
+                    k0 += (size_t)snprintf(line + k0, sizeof line - k0, ", %s %.4f", h->part_names[k],
+                                           parts[k] / steps);
+            if (h && h->progress_text && k0 < sizeof line) {
+                char st[128] = "";
+                h->progress_text(h->ctx, net, st, sizeof st);
+                if (st[0]) k0 += (size_t)snprintf(line + k0, sizeof line - k0, "; %s", st);
+            }
+            fprintf(stderr, "%s; validation loss %.4f top-1 %.2f%%\n", line, res->val_loss, 100 * res->val_top1);
+        }
         if (log) {
             char extra[1024] = "";
             if (h && h->log_fields) h->log_fields(h->ctx, net, extra, sizeof extra);
