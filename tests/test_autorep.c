@@ -320,18 +320,31 @@ AR_TEST(autorep_search_reaches_budget_and_masks_round_trip) {
     ar_dataset_free(&te);
 }
 
+/* The tiny net with AutoReP sites attached, planned for `batch` and initialised. */
+static int tiny_gated_net(struct ar_net *net, const struct ar_replace_opts *o, int batch, struct ar_sites **S,
+                          char *err) {
+    struct ar_net_opts no = {.in_shape = {1, 8, 8}, .classes = 2, .site_mode = AR_SITES_AUTOREP};
+    int rc = ar_net_build(net, tiny_cfg, "tiny", &no, err);
+    if (!rc) rc = ar_sites_attach(net, o, 1, S, err);
+    if (!rc) rc = ar_net_plan(net, batch, 1, err);
+    if (!rc) ar_net_init_params(net, 1);
+    return rc;
+}
+
+static void tiny_gated_free(struct ar_net *net, struct ar_sites *S) {
+    ar_sites_free(S);
+    net->site_ctx = NULL;
+    ar_net_free(net);
+}
+
 AR_TEST(budget_hinge_is_zero_at_or_under_budget) {
     char err[AR_ERR_LEN];
     struct ar_net net;
-    struct ar_net_opts no = {.in_shape = {1, 8, 8}, .classes = 2, .site_mode = AR_SITES_AUTOREP};
-    REQUIRE_OK(ar_net_build(&net, tiny_cfg, "tiny", &no, err), err);
     struct ar_replace_opts o;
     ar_replace_opts_default(&o, AR_METHOD_AUTOREP);
     o.lambda = 50;
     struct ar_sites *S;
-    REQUIRE_OK(ar_sites_attach(&net, &o, 1, &S, err), err);
-    REQUIRE_OK(ar_net_plan(&net, 2, 1, err), err);
-    ar_net_init_params(&net, 1);
+    REQUIRE_OK(tiny_gated_net(&net, &o, 2, &S, err), err);
     const struct ar_tensor_info *alpha = ar_net_find_tensor(&net, "r1.alpha");
     REQUIRE(alpha);
     float *ga = net.grads + alpha->off, *pa = net.params + alpha->off;
@@ -350,9 +363,7 @@ AR_TEST(budget_hinge_is_zero_at_or_under_budget) {
         }
         CHECK_MSG(worst < 1e-5, "budget %zu: straight-through gradient off by %g", o.budget, worst);
     }
-    ar_sites_free(S);
-    net.site_ctx = NULL;
-    ar_net_free(&net);
+    tiny_gated_free(&net, S);
 }
 
 /* DaPa's running statistics are gathered in training passes only while refits
@@ -361,15 +372,11 @@ AR_TEST(budget_hinge_is_zero_at_or_under_budget) {
 AR_TEST(dapa_statistics_stop_after_the_refit_window) {
     char err[AR_ERR_LEN];
     struct ar_net net;
-    struct ar_net_opts no = {.in_shape = {1, 8, 8}, .classes = 2, .site_mode = AR_SITES_AUTOREP};
-    REQUIRE_OK(ar_net_build(&net, tiny_cfg, "tiny", &no, err), err);
     struct ar_replace_opts o;
     ar_replace_opts_default(&o, AR_METHOD_AUTOREP);
     o.budget = 100;
     struct ar_sites *S;
-    REQUIRE_OK(ar_sites_attach(&net, &o, 1, &S, err), err);
-    REQUIRE_OK(ar_net_plan(&net, 4, 1, err), err);
-    ar_net_init_params(&net, 1);
+    REQUIRE_OK(tiny_gated_net(&net, &o, 4, &S, err), err);
     const struct ar_tensor_info *mean = ar_net_find_tensor(&net, "r1.dapa_mean");
     REQUIRE(mean);
     float *m = net.state + mean->off;
@@ -393,9 +400,7 @@ AR_TEST(dapa_statistics_stop_after_the_refit_window) {
         else
             CHECK_MSG(moved == 0, "case %d: statistics gathered after the refit window (%g)", k, moved);
     }
-    ar_sites_free(S);
-    net.site_ctx = NULL;
-    ar_net_free(&net);
+    tiny_gated_free(&net, S);
 }
 
 /* Gradient clipping: one plain SGD step (no momentum, no decay, constant lr) moves the
