@@ -11,6 +11,8 @@ pct() { awk -v v="$1" 'BEGIN {printf "%.2f", 100 * v}'; }
 # distinct epochs of a stage in a JSONL log (a resumed stage may repeat lines)
 epochs_of() { [ -s "$1" ] && grep -o "\"stage\": \"$2\", \"epoch\": [0-9]*" "$1" | sort -u | wc -l || echo 0; }
 lam() { [ -s "$1" ] && sed -n 's/.*"lambda": \([0-9.eE+-]*\).*/\1/p' "$1" | head -1; }
+# the search's weight learning rate: the first search epoch's lr (cosine starts there)
+lr0() { [ -s "$1" ] && grep -m1 '"stage": "search"' "$1" | sed -n 's/.*"lr": \([0-9.eE+-]*\).*/\1/p'; }
 first_ar=$(ls "$D"/autorep_*.jsonl 2> /dev/null | head -1)
 AR_SEARCH=$(epochs_of "$first_ar" search)
 AR_FT=$(epochs_of "$first_ar" finetune)
@@ -31,7 +33,8 @@ batch 128, $BASE_EP epochs). Both methods start from it, distil from it (T = 4) 
 get the same number of epochs in total: AutoReP searches for
 $AR_SEARCH epochs and fine-tunes for $AR_FT with masks frozen; SNL searches until its
 count is under the budget (at most the same search epochs) and fine-tunes for the
-rest. AutoReP: λ = $(lam "$first_ar"), DaPa \`faithful\` (the default: \`exact\` fits diverged on this network, see docs/autorep.md), quadratic replacements. SNL: initial
+rest. Both search with Adam (weights lr $(lr0 "$first_ar"), cosine; gates at the default
+rate) and fine-tune with SGD (lr 1e-3, cosine). AutoReP: λ = $(lam "$first_ar"), DaPa \`faithful\` (the default: \`exact\` fits diverged on this network, see docs/autorep.md), quadratic replacements. SNL: initial
 λ = $(lam "$(ls "$D"/snl_*.jsonl 2> /dev/null | head -1)") (10× its official 1e-5; λ grows ×1.1 per epoch from epoch 5 as in the SNL code;
 with the same few epochs SNL may end its search above the budget, and then the
 elements with the largest α are kept — the last column says which happened), identity
