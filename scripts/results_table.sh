@@ -104,6 +104,20 @@ Notes.
 * Fine-tuning clips the global gradient norm at 5 (\`--ft-clip-grad\`, both
   methods; docs/autorep.md says why).
 EOT
+# SNL's search does not depend on the budget until it reaches it: with the same
+# seed the searches of different budgets are the same run (timings aside)
+search_trace() { grep '"stage": "search"' "$1" | sed 's/"seconds": [^,]*, "images_per_s": [^,]*, //; s/"budget": [0-9]*, //'; }
+same=""; first=""
+for f in "$D"/snl_*.jsonl; do
+    [ -s "$f" ] || continue
+    if [ -z "$first" ]; then first=$f; same=$(basename "$f" .jsonl); continue; fi
+    if [ "$(search_trace "$f")" = "$(search_trace "$first")" ]; then same="$same $(basename "$f" .jsonl)"; else same=""; break; fi
+done
+if [ "$(echo "$same" | wc -w)" -gt 1 ]; then
+    echo "* The SNL searches ($same) are identical epoch by epoch in the logs: the"
+    echo "  search does not depend on the budget until it reaches it, and the runs are"
+    echo "  deterministic for a seed; only the binarisation and fine-tuning differ."
+fi
 for f in "$D"/*_*.jsonl; do
     all=$(grep -c '"stage": "finetune"' "$f" || true)
     [ "$all" -gt "$(epochs_of "$f" finetune)" ] || continue
