@@ -108,7 +108,7 @@ EOT
 # seed the searches of different budgets are the same run (timings aside)
 search_trace() { grep '"stage": "search"' "$1" | sed 's/"seconds": [^,]*, "images_per_s": [^,]*, //; s/"budget": [0-9]*, //'; }
 same=""; first=""
-for f in "$D"/snl_*.jsonl; do
+for f in $(ls -v "$D"/snl_*.jsonl 2> /dev/null); do
     [ -s "$f" ] || continue
     if [ -z "$first" ]; then first=$f; same=$(basename "$f" .jsonl); continue; fi
     if [ "$(search_trace "$f")" = "$(search_trace "$first")" ]; then same="$same $(basename "$f" .jsonl)"; else same=""; break; fi
