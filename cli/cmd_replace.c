@@ -47,7 +47,7 @@ int cmd_replace(int argc, char **argv) {
         {"lr", "LR", "search learning rate of the weights (Adam)", "1e-3", 0},
         {"lr-gate", "LR", "search learning rate of the gates (Adam; default max(1e-3, 3/steps))", NULL, 0},
         {"ft-lr", "LR", "fine-tuning learning rate (SGD)", "1e-3", 0},
-        {"ft-clip-grad", "N", "fine-tuning: clip the global gradient L2 norm to N (0 = off)", "5", 0},
+        {"ft-clip-grad", "N", "fine-tuning: clip the global gradient L2 norm to N (0 = off; default 5, snl 0)", NULL, 0},
         {"lookahead", "K", "Lookahead every K steps (0 = off)", "0", 0},
         {"batch", "B", "mini-batch size", "128", 0},
         {"augment", "KIND", "auto | none | crop | flip | crop+flip", "auto", 0},

@@ -101,8 +101,8 @@ Notes.
   λ schedule was designed for searches of tens to hundreds of epochs; given
   those, its accuracy would likely be higher than here. The comparison is the
   one the issue asks for (same total epochs), not SNL at its best.
-* Fine-tuning clips the global gradient norm at 5 (\`--ft-clip-grad\`, both
-  methods; docs/autorep.md says why).
+* AutoReP's fine-tuning clips the global gradient norm at 5, SNL's does not
+  (the \`--ft-clip-grad\` defaults; docs/autorep.md says why, with the 1% numbers).
 EOT
 # SNL's search does not depend on the budget until it reaches it: with the same
 # seed the searches of different budgets are the same run (timings aside)

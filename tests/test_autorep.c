@@ -308,6 +308,7 @@ AR_TEST(autorep_search_reaches_budget_and_masks_round_trip) {
     char out4[600];
     snprintf(out4, sizeof out4, "%s/snl.safetensors", dir);
     ar_replace_opts_default(&o, AR_METHOD_SNL);
+    CHECK(o.poly == AR_POLY_IDENTITY && o.ft_clip == 0); /* clipping is AutoReP's (docs/autorep.md) */
     o.budget = 40;
     o.epochs = 12;
     o.finetune_epochs = 2;

@@ -584,8 +584,9 @@ void ar_replace_opts_default(struct ar_replace_opts *o, enum ar_method m) {
     o->ft_lr = 1e-3f;
     o->ft_wd = 5e-4f;
     /* not in the official code: one bad batch made SGD fine-tuning of a 99%-quadratic
-     * resnet20 collapse to chance (docs/autorep.md) */
-    o->ft_clip = 5.0f;
+     * resnet20 collapse to chance; SNL's identity replacements cannot grow that way and
+     * clipping only slowed its fine-tuning (docs/autorep.md) */
+    o->ft_clip = m == AR_METHOD_SNL ? 0.0f : 5.0f;
     o->lookahead_alpha = 0.5f;
     o->batch = 128;
     o->seed = 1;
