@@ -23,7 +23,7 @@ SNL_LAMBDA=${EXP_SNL_LAMBDA:-1e-4}
 AR_LAMBDA=${EXP_AR_LAMBDA:-100}
 AR_LR=${EXP_AR_LR:-1e-3} # Adam learning rate of the weights in the search (both methods)
 BUDGETS=${EXP_BUDGETS:-"1 3 10"}
-ABLATE=${EXP_ABLATE:-"linear identity"} # replacements compared with the quadratic (empty: none)
+ABLATE=${EXP_ABLATE-"linear identity"} # replacements compared with the quadratic (set but empty: none)
 ABL_BUDGET=${EXP_ABL_BUDGET:-1}
 LOGS=${EXP_LOGS:-docs/results-data}
 mkdir -p "$D" "$LOGS"
