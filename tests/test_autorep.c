@@ -98,6 +98,37 @@ AR_TEST(dapa_vectors_from_method_spec) {
         }
 }
 
+/* DaPa's running statistics: mean and unbiased variance per channel folded in with
+ * momentum, against a double reference; the fused forward gives the same bits. */
+AR_TEST(dapa_running_stats_and_fused_forward) {
+    enum { N = 5, C = 3, HW = 37, L = N * C * HW };
+    struct ar_rng r;
+    ar_rng_seed(&r, ar_test_seed(), 12, 0);
+    float x[L], y1[L], y2[L], poly[C * 3];
+    uint8_t m[C * HW];
+    for (int i = 0; i < L; i++) x[i] = (float)(2.0 * ar_rng_normal(&r) + 0.5);
+    for (int i = 0; i < C * HW; i++) m[i] = ar_rng_below(&r, 2);
+    for (int i = 0; i < C * 3; i++) poly[i] = (float)ar_rng_normal(&r);
+    float mean1[C], var1[C], mean2[C], var2[C];
+    for (int ch = 0; ch < C; ch++) mean1[ch] = mean2[ch] = 0.25f * ch, var1[ch] = var2[ch] = 1.0f + ch;
+    ar_running_stats(mean1, var1, x, N, C, HW, 0.1f);
+    for (int ch = 0; ch < C; ch++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < HW; j++) s += x[(i * C + ch) * HW + j];
+        const double mu = s / (N * HW);
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < HW; j++) ss += pow(x[(i * C + ch) * HW + j] - mu, 2);
+        const double want_m = 0.9 * 0.25 * ch + 0.1 * mu, want_v = 0.9 * (1.0 + ch) + 0.1 * ss / (N * HW - 1);
+        CHECK_MSG(fabs(mean1[ch] - want_m) < 1e-5, "mean[%d] %g, want %g", ch, mean1[ch], want_m);
+        CHECK_MSG(fabs(var1[ch] - want_v) < 1e-5 * want_v, "var[%d] %g, want %g", ch, var1[ch], want_v);
+    }
+    ar_gate_forward(y1, x, m, poly, N, C, HW);
+    ar_gate_forward_stats(y2, x, m, poly, N, C, HW, mean2, var2, 0.1f);
+    CHECK(memcmp(y1, y2, sizeof y1) == 0);
+    CHECK(memcmp(mean1, mean2, sizeof mean1) == 0 && memcmp(var1, var2, sizeof var1) == 0);
+}
+
 /* Finite differences (float, central, double-accumulated loss) of the gated
  * activation w.r.t. x and the effective coefficients; kept elements near the kink
  * are skipped. */

@@ -17,23 +17,57 @@ size_t ar_hysteresis(uint8_t *m, const float *alpha, size_t n, float t) {
 
 float ar_softplus(float a) { return a > 20.0f ? a : log1pf(expf(a)); }
 
+/* one (image, channel) row of the gated forward: yp, xp, mp (hw) */
+static inline void gate_row(float *yp, const float *xp, const uint8_t *mp, const float *co, int hw) {
+    const float c0 = co[0], c1 = co[1], c2 = co[2];
+    /* blend with the 0/1 mask instead of a second compare, so the loop
+     * vectorizes (differs from a select only when p overflows, |v| > 1e19) */
+#pragma omp simd
+    for (int j = 0; j < hw; j++) {
+        const float v = xp[j], keep = (float)mp[j];
+        const float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
+        yp[j] = keep * r + (1.0f - keep) * p;
+    }
+}
+
+/* sum and sum of squares of one row xp (hw), in float */
+static inline void row_sums(const float *xp, int hw, double *s, double *s2) {
+    float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (int j = 0; j < hw; j++) a += xp[j], b += xp[j] * xp[j];
+    *s += a, *s2 += b;
+}
+
+/* fold one channel's batch sums (cnt values) into its running mean / unbiased variance */
+static inline void fold_stats(float *run_mean, float *run_var, double s, double s2, double cnt, float momentum) {
+    double mean = s / cnt, var = cnt > 1 ? (s2 - s * mean) / (cnt - 1) : 0;
+    if (var < 0) var = 0;
+    *run_mean = (1.0f - momentum) * *run_mean + momentum * (float)mean;
+    *run_var = (1.0f - momentum) * *run_var + momentum * (float)var;
+}
+
 void ar_gate_forward(float *y, const float *x, const uint8_t *m, const float *poly, int n, int c, int hw) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
-            const float c0 = poly[3 * ch], c1 = poly[3 * ch + 1], c2 = poly[3 * ch + 2];
-            const float *xp = x + ((size_t)i * c + ch) * hw;
-            float *yp = y + ((size_t)i * c + ch) * hw;
-            const uint8_t *mp = m + (size_t)ch * hw;
-            /* blend with the 0/1 mask instead of a second compare, so the loop
-             * vectorizes (differs from a select only when p overflows, |v| > 1e19) */
-#pragma omp simd
-            for (int j = 0; j < hw; j++) {
-                const float v = xp[j], keep = (float)mp[j];
-                const float r = v > 0.0f ? v : 0.0f, p = (c2 * v + c1) * v + c0;
-                yp[j] = keep * r + (1.0f - keep) * p;
-            }
+            const size_t o = ((size_t)i * c + ch) * hw;
+            gate_row(y + o, x + o, m + (size_t)ch * hw, poly + 3 * ch, hw);
         }
+}
+
+void ar_gate_forward_stats(float *y, const float *x, const uint8_t *m, const float *poly, int n, int c, int hw,
+                           float *run_mean, float *run_var, float momentum) {
+    /* by channel, so each thread owns its channels' sums; the row is still in L1 when summed */
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        double s = 0, s2 = 0;
+        for (int i = 0; i < n; i++) {
+            const size_t o = ((size_t)i * c + ch) * hw;
+            gate_row(y + o, x + o, m + (size_t)ch * hw, poly + 3 * ch, hw);
+            row_sums(x + o, hw, &s, &s2);
+        }
+        fold_stats(run_mean + ch, run_var + ch, s, s2, (double)n * hw, momentum);
+    }
 }
 
 void ar_gate_backward(float *dx, int acc, float *dm, float *dpoly, const float *dy, const float *x, const uint8_t *m,
@@ -100,21 +134,11 @@ void ar_gate_backward(float *dx, int acc, float *dm, float *dpoly, const float *
 }
 
 void ar_running_stats(float *run_mean, float *run_var, const float *x, int n, int c, int hw, float momentum) {
-    const double cnt = (double)n * hw;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         double s = 0, s2 = 0;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + ch) * hw;
-            float a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-            for (int j = 0; j < hw; j++) a += xp[j], b += xp[j] * xp[j];
-            s += a, s2 += b;
-        }
-        double mean = s / cnt, var = cnt > 1 ? (s2 - s * mean) / (cnt - 1) : 0;
-        if (var < 0) var = 0;
-        run_mean[ch] = (1.0f - momentum) * run_mean[ch] + momentum * (float)mean;
-        run_var[ch] = (1.0f - momentum) * run_var[ch] + momentum * (float)var;
+        for (int i = 0; i < n; i++) row_sums(x + ((size_t)i * c + ch) * hw, hw, &s, &s2);
+        fold_stats(run_mean + ch, run_var + ch, s, s2, (double)n * hw, momentum);
     }
 }
 

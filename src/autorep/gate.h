@@ -26,6 +26,11 @@ void ar_gate_forward(float *y, const float *x, const uint8_t *m, const float *po
 void ar_gate_backward(float *dx, int acc, float *dm, float *dpoly, const float *dy, const float *x, const uint8_t *m,
                       const float *poly, int n, int c, int hw);
 
+/* ar_gate_forward and ar_running_stats(run_mean, run_var, x, ...) in one pass
+ * over x, with the same results bit for bit. */
+void ar_gate_forward_stats(float *y, const float *x, const uint8_t *m, const float *poly, int n, int c, int hw,
+                           float *run_mean, float *run_var, float momentum);
+
 /* Per-channel batch statistics of x (n, c, hw) folded into running mean/var with
  * momentum (unbiased variance), as a non-affine BatchNorm in training mode. */
 void ar_running_stats(float *run_mean, float *run_var, const float *x, int n, int c, int hw, float momentum);

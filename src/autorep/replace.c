@@ -71,26 +71,26 @@ static void site_forward(struct ar_net *net, struct ar_layer *l, int n) {
         ar_snl_forward(y, x, sp->alpha, n, sp->numel);
         return;
     }
-    /* the statistics only feed the DaPa refits: none after the refit window */
-    if (net->train_mode && sp->dmean && S->o.dapa_every > 0 && S->passes < S->o.dapa_until) {
-        if (net->sync_bn && ar_dist_size() > 1) {
-            /* the statistics of the global batch, as a 1-process run would see them */
-            double *s1 = S->dsc, *s2 = S->dsc + sp->c;
-            ar_bn_sum(s1, x, n, sp->c, sp->hw);
-            ar_bn_sqdev(s2, x, NULL, n, sp->c, sp->hw);
-            ar_dist_sum_d(S->dsc, 2 * (size_t)sp->c);
-            const double cnt = (double)n * sp->hw * ar_dist_size();
-            for (int ch = 0; ch < sp->c; ch++) {
-                double mean = s1[ch] / cnt, var = cnt > 1 ? (s2[ch] - s1[ch] * mean) / (cnt - 1) : 0;
-                sp->dmean[ch] = 0.9f * sp->dmean[ch] + 0.1f * (float)mean;
-                sp->dvar[ch] = 0.9f * sp->dvar[ch] + 0.1f * (float)(var > 0 ? var : 0);
-            }
-        } else {
-            ar_running_stats(sp->dmean, sp->dvar, x, n, sp->c, sp->hw, 0.1f);
-        }
-    }
     eff_coeffs(S, sp);
-    ar_gate_forward(y, x, sp->mask, sp->eff, n, sp->c, sp->hw);
+    /* the statistics only feed the DaPa refits: none after the refit window */
+    if (!net->train_mode || !sp->dmean || S->o.dapa_every <= 0 || S->passes >= S->o.dapa_until) {
+        ar_gate_forward(y, x, sp->mask, sp->eff, n, sp->c, sp->hw);
+    } else if (net->sync_bn && ar_dist_size() > 1) {
+        /* the statistics of the global batch, as a 1-process run would see them */
+        double *s1 = S->dsc, *s2 = S->dsc + sp->c;
+        ar_bn_sum(s1, x, n, sp->c, sp->hw);
+        ar_bn_sqdev(s2, x, NULL, n, sp->c, sp->hw);
+        ar_dist_sum_d(S->dsc, 2 * (size_t)sp->c);
+        const double cnt = (double)n * sp->hw * ar_dist_size();
+        for (int ch = 0; ch < sp->c; ch++) {
+            double mean = s1[ch] / cnt, var = cnt > 1 ? (s2[ch] - s1[ch] * mean) / (cnt - 1) : 0;
+            sp->dmean[ch] = 0.9f * sp->dmean[ch] + 0.1f * (float)mean;
+            sp->dvar[ch] = 0.9f * sp->dvar[ch] + 0.1f * (float)(var > 0 ? var : 0);
+        }
+        ar_gate_forward(y, x, sp->mask, sp->eff, n, sp->c, sp->hw);
+    } else {
+        ar_gate_forward_stats(y, x, sp->mask, sp->eff, n, sp->c, sp->hw, sp->dmean, sp->dvar, 0.1f);
+    }
 }
 
 static void site_backward(struct ar_net *net, struct ar_layer *l, int n) {
