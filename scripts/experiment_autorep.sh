@@ -65,10 +65,17 @@ for poly in $ABLATE; do
     [ -s "$D/ablation_${poly}_${ABL_BUDGET}.json" ] && continue
     resume=""
     [ -e "$out.search.resume" ] || [ -e "$out.finetune.resume" ] && resume=--resume
-    ./autorep replace --model "$BASE" --method autorep --poly "$poly" --budget "${ABL_BUDGET}%" --lambda "$AR_LAMBDA" \
+    # a replacement that never gets within the budget is a result too: recorded as {"error": ...}
+    if ./autorep replace --model "$BASE" --method autorep --poly "$poly" --budget "${ABL_BUDGET}%" --lambda "$AR_LAMBDA" \
         --lr "$AR_LR" --epochs "$SEARCH" --finetune-epochs "$FT" --augment crop+flip --seed 1 --out "$out" --quiet \
-        --json $resume > "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp"
-    mv "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp" "$D/ablation_${poly}_${ABL_BUDGET}.json"
+        --json $resume > "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp" 2> "$D/ablation_${poly}_${ABL_BUDGET}.err"; then
+        mv "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp" "$D/ablation_${poly}_${ABL_BUDGET}.json"
+    elif msg=$(grep -m1 'no search epoch ended' "$D/ablation_${poly}_${ABL_BUDGET}.err"); then
+        printf '{"error": "%s"}\n' "$(printf '%s' "$msg" | sed 's/["\\]/\\&/g')" > "$D/ablation_${poly}_${ABL_BUDGET}.json"
+    else
+        cat "$D/ablation_${poly}_${ABL_BUDGET}.err" >&2
+        exit 1
+    fi
     keep "$D/ablation_${poly}_${ABL_BUDGET}.json" "$D/ablation_${poly}_${ABL_BUDGET}.jsonl"
     cat "$D/ablation_${poly}_${ABL_BUDGET}.json"
 done

@@ -81,6 +81,13 @@ if [ -n "$abl" ]; then
         f="$D/ablation_${kind}_$p.json"
         [ -s "$f" ] || continue
         case $kind in linear) what="linear a1·x + a0 (DaPa)" ;; identity) what="identity x (SNL's)" ;; esac
+        if grep -q '"error"' "$f"; then
+            # the search never ended an epoch within the budget, so there is no model
+            low=$(sed -n 's/.*(lowest \([0-9]*\) of.*/\1/p' "$f")
+            printf "| %s | none within %s in %s search epochs (lowest %s) | no model | |\n" "$what" \
+                "$(num "$q" budget)" "$AR_SEARCH" "$low"
+            continue
+        fi
         d=""
         [ -s "$q" ] && d=$(awk -v a="$(num "$f" top1)" -v b="$(num "$q" top1)" 'BEGIN {printf "%+.2f", 100 * (a - b)}')
         printf "| %s | %s | %s%% | %s |\n" "$what" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" "$d"
