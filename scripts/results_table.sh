@@ -13,10 +13,19 @@ epochs_of() { [ -s "$1" ] && grep -o "\"stage\": \"$2\", \"epoch\": [0-9]*" "$1"
 lam() { [ -s "$1" ] && sed -n 's/.*"lambda": \([0-9.eE+-]*\).*/\1/p' "$1" | head -1; }
 # the search's weight learning rate: the first search epoch's lr (cosine starts there)
 lr0() { [ -s "$1" ] && grep -m1 '"stage": "search"' "$1" | sed -n 's/.*"lr": \([0-9.eE+-]*\).*/\1/p'; }
+# how SNL's search of run R (R.json, R.jsonl) ended: on its own under the budget, or
+# binarised from the count its last search epoch reached
+snl_search() {
+    _se=$(num "$1.json" search_epochs_run)
+    _last=$(grep '"stage": "search"' "$1.jsonl" | tail -1 | sed -n 's/.*"relu_count": \([0-9]*\).*/\1/p')
+    if [ -n "$_last" ] && [ "$_last" -le "$(num "$1.json" budget)" ]; then echo "$_se epochs, reached the budget"
+    else echo "$_se epochs, ended at $_last: largest α kept"; fi
+}
 first_ar=$(ls "$D"/autorep_*.jsonl 2> /dev/null | head -1)
 AR_SEARCH=$(epochs_of "$first_ar" search)
 AR_FT=$(epochs_of "$first_ar" finetune)
 BASE_EP=$(epochs_of "$D/${ARCH}_base.jsonl" train)
+SNL_LAM=$(lam "$(ls "$D"/snl_[0-9]*.jsonl 2> /dev/null | head -1)")
 base_top1=$(num "$D/base.done" top1)
 base_relu=$(num "$D/base.done" relu_total)
 cat <<EOT
@@ -35,7 +44,7 @@ $AR_SEARCH epochs and fine-tunes for $AR_FT with masks frozen; SNL searches unti
 count is under the budget (at most the same search epochs) and fine-tunes for the
 rest. Both search with Adam (weights lr $(lr0 "$first_ar"), cosine; gates at the default
 rate) and fine-tune with SGD (lr 1e-3, cosine). AutoReP: λ = $(lam "$first_ar"), DaPa \`faithful\` (the default: \`exact\` fits diverged on this network, see docs/autorep.md), quadratic replacements. SNL: initial
-λ = $(lam "$(ls "$D"/snl_*.jsonl 2> /dev/null | head -1)") (10× its official 1e-5; λ grows ×1.1 per epoch from epoch 5 as in the SNL code;
+λ = $SNL_LAM ($(awk -v l="$SNL_LAM" 'BEGIN {printf "%g", l / 1e-5}')× its official 1e-5; λ grows ×1.1 per epoch from epoch 5 as in the SNL code;
 with the same few epochs SNL may end its search above the budget, and then the
 elements with the largest α are kept — the last column says which happened), identity
 replacements. Accuracy is top-1 on the 10,000 test images of the checkpoint each
@@ -51,11 +60,7 @@ for f in "$D"/autorep_*.json; do
     s="$D/snl_$p.json"
     [ -s "$s" ] || continue
     ab=$(num "$f" budget); ac=$(num "$f" relu_count); at=$(num "$f" top1)
-    sc=$(num "$s" relu_count); stp=$(num "$s" top1); se=$(num "$s" search_epochs_run)
-    # the count SNL's last search epoch reached on its own (before binarising to the budget)
-    last=$(grep '"stage": "search"' "$D/snl_$p.jsonl" | tail -1 | sed -n 's/.*"relu_count": \([0-9]*\).*/\1/p')
-    if [ -n "$last" ] && [ "$last" -le "$ab" ]; then sn="$se epochs, reached the budget"
-    else sn="$se epochs, ended at $last: largest α kept"; fi
+    sc=$(num "$s" relu_count); stp=$(num "$s" top1); sn=$(snl_search "$D/snl_$p")
     printf "| %s%% | %s | %s | %s%% | %s | %s%% | %+.2f | %s |\n" "$p" "$ab" "$ac" "$(pct "$at")" "$sc" "$(pct "$stp")" \
         "$(awk -v a="$at" -v b="$stp" 'BEGIN {print 100 * (a - b)}')" "$sn"
 done | sort -t'|' -k2 -g
@@ -93,6 +98,22 @@ if [ -n "$abl" ]; then
         printf "| %s | %s | %s%% | %s |\n" "$what" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" "$d"
     done
 fi
+alt=$(ls -v "$D"/snl_lambda*_*.json 2> /dev/null || true)
+if [ -n "$alt" ]; then
+    p=$(basename "$(echo "$alt" | head -1)" .json | sed 's/.*_//')
+    echo
+    echo "SNL's initial λ at $p% (everything else as in its row of the table):"
+    echo
+    echo "| initial λ | ReLUs | top-1 | SNL search |"
+    echo "|---|---|---|---|"
+    [ -s "$D/snl_$p.json" ] && printf "| %s (the table's) | %s | %s%% | %s |\n" "$SNL_LAM" "$(num "$D/snl_$p.json" relu_count)" \
+        "$(pct "$(num "$D/snl_$p.json" top1)")" "$(snl_search "$D/snl_$p")"
+    for f in $alt; do
+        r=${f%.json}
+        printf "| %s | %s | %s%% | %s |\n" "$(lam "$r.jsonl")" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" \
+            "$(snl_search "$r")"
+    done
+fi
 echo
 if [ -s "$D/search_step.txt" ]; then
     echo "Search step time (\`build/bench/train_speed --search --arch $ARCH --input 1x28x28 --batch 128\`):"
@@ -115,15 +136,19 @@ EOT
 # seed the searches of different budgets are the same run (timings aside)
 search_trace() { grep '"stage": "search"' "$1" | sed 's/"seconds": [^,]*, "images_per_s": [^,]*, //; s/"budget": [0-9]*, //'; }
 same=""; first=""
-for f in $(ls -v "$D"/snl_*.jsonl 2> /dev/null); do
+for f in $(ls -v "$D"/snl_[0-9]*.jsonl 2> /dev/null); do
     [ -s "$f" ] || continue
     if [ -z "$first" ]; then first=$f; same=$(basename "$f" .jsonl); continue; fi
-    if [ "$(search_trace "$f")" = "$(search_trace "$first")" ]; then same="$same $(basename "$f" .jsonl)"; else same=""; break; fi
+    # the same run up to the epoch where the shorter search stopped under its budget
+    a=$(search_trace "$f"); b=$(search_trace "$first")
+    k=$(printf '%s\n%s\n' "$(echo "$a" | wc -l)" "$(echo "$b" | wc -l)" | sort -n | head -1)
+    if [ "$(echo "$a" | head -n "$k")" = "$(echo "$b" | head -n "$k")" ]; then same="$same $(basename "$f" .jsonl)"
+    else same=""; break; fi
 done
 if [ "$(echo "$same" | wc -w)" -gt 1 ]; then
-    echo "* The SNL searches ($same) are identical epoch by epoch in the logs: the"
-    echo "  search does not depend on the budget until it reaches it, and the runs are"
-    echo "  deterministic for a seed; only the binarisation and fine-tuning differ."
+    echo "* The SNL searches ($same) are identical epoch by epoch in the logs until"
+    echo "  the first of them stops: the search does not depend on the budget until it"
+    echo "  reaches it, and the runs are deterministic for a seed."
 fi
 for f in "$D"/*_*.jsonl; do
     all=$(grep -c '"stage": "finetune"' "$f" || true)
