@@ -26,9 +26,12 @@ const char *ar_test_golden(const char *name);
 const char *ar_test_tmpdir(void);
 int ar_test_failed_now(void);
 /* Whole-file helpers for tests: write n bytes (0 or -1); read a file into a
- * malloc'd buffer (NULL if it cannot be opened), *n gets its size. */
+ * malloc'd buffer (NULL if it cannot be opened), *n gets its size; copy a file
+ * (0 or -1); 1 if two files have the same bytes. */
 int ar_test_write_file(const char *path, const void *b, size_t n);
 unsigned char *ar_test_read_file(const char *path, size_t *n);
+int ar_test_copy_file(const char *from, const char *to);
+int ar_test_same_file(const char *a, const char *b);
 
 #define AR_TEST(name)                                                       \
     static void ar_test_##name(void);                                       \

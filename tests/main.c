@@ -130,6 +130,24 @@ unsigned char *ar_test_read_file(const char *path, size_t *n) {
     return b;
 }
 
+int ar_test_copy_file(const char *from, const char *to) {
+    size_t n;
+    unsigned char *b = ar_test_read_file(from, &n);
+    if (!b) return -1;
+    int rc = ar_test_write_file(to, b, n);
+    free(b);
+    return rc;
+}
+
+int ar_test_same_file(const char *a, const char *b) {
+    size_t na, nb;
+    unsigned char *x = ar_test_read_file(a, &na), *y = ar_test_read_file(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
 static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb;
     (void)flag;

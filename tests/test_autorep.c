@@ -343,11 +343,32 @@ AR_TEST(autorep_search_reaches_budget_and_masks_round_trip) {
     o.budget = 40;
     o.epochs = 12;
     o.finetune_epochs = 2;
-    o.lambda = 2e-3;
+    o.lambda = 1e-2; /* stops its search early */
     o.batch = 32;
     o.out = out4;
     REQUIRE_OK(ar_replace_run(base, &tr, &te, &o, &res, err), err);
     CHECK_MSG(res.relu_count <= 40, "SNL kept %zu > 40", res.relu_count);
+    /* a run interrupted after SNL stopped its search early, or after fine-tuning,
+     * resumes to the same model and reports the same epochs */
+    CHECK_MSG(res.search_epochs_run < o.epochs, "SNL's search ran all %d epochs: no early stop", res.search_epochs_run);
+    const char *stage[] = {"search", "finetune"};
+    for (int k = 0; k < 2; k++) {
+        char out5[600], from[700], to[700];
+        snprintf(out5, sizeof out5, "%s/snl_resumed%d.safetensors", dir, k);
+        snprintf(from, sizeof from, "%s.%s.resume", out4, stage[k]);
+        snprintf(to, sizeof to, "%s.%s.resume", out5, stage[k]);
+        REQUIRE(ar_test_copy_file(from, to) == 0);
+        if (k == 1) REQUIRE(ar_test_copy_file(out4, out5) == 0);
+        struct ar_replace_opts o5 = o;
+        o5.out = out5;
+        o5.resume = 1;
+        struct ar_replace_result r5;
+        REQUIRE_OK(ar_replace_run(base, &tr, &te, &o5, &r5, err), err);
+        CHECK_MSG(ar_test_same_file(out4, out5), "resumed after the %s: another model", stage[k]);
+        CHECK_EQ_INT(r5.search_epochs_run, res.search_epochs_run);
+        CHECK_EQ_INT(r5.selected_epoch, res.selected_epoch);
+        CHECK(r5.top1 == res.top1);
+    }
     ar_dataset_free(&tr);
     ar_dataset_free(&te);
 }

@@ -655,21 +655,6 @@ static void expect_err(int rc, const char *err, const char *want) {
     CHECK_MSG(!strchr(err, '\n'), "error has several lines: %s", err);
 }
 
-static int copy_file(const char *from, const char *to) {
-    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-    if (!a || !b) {
-        if (a) fclose(a);
-        if (b) fclose(b);
-        return -1;
-    }
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0) fwrite(buf, 1, n, b);
-    fclose(a);
-    fclose(b);
-    return 0;
-}
-
 AR_TEST(report_bad_inputs_name_file_and_line) {
     char err[AR_ERR_LEN], p[800], q[800];
     static struct fixture f;
@@ -677,13 +662,13 @@ AR_TEST(report_bad_inputs_name_file_and_line) {
     struct ar_report r;
     /* missing log */
     snprintf(p, sizeof p, "%s/nolog.safetensors", f.dir);
-    REQUIRE(copy_file(f.ra, p) == 0);
+    REQUIRE(ar_test_copy_file(f.ra, p) == 0);
     ar_report_init(&r);
     expect_err(ar_report_add_run(&r, p, 0, err), err, "nolog.jsonl: cannot open the log");
     ar_report_free(&r);
     /* malformed line 3 */
     snprintf(p, sizeof p, "%s/bad.safetensors", f.dir);
-    REQUIRE(copy_file(f.ra, p) == 0);
+    REQUIRE(ar_test_copy_file(f.ra, p) == 0);
     snprintf(q, sizeof q, "%s/bad.jsonl", f.dir);
     write_text(q, "{\"stage\": \"search\", \"epoch\": 1}\n\n{\"stage\": \"search\", \"epoch\": 2, \"lr\": 0.1\n");
     ar_report_init(&r);

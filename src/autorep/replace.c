@@ -677,14 +677,18 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
     snprintf(fpath, sizeof fpath, "%s.finetune.resume", o->out);
     int skip_search = o->resume && file_exists(fpath);
     int ft_epochs = o->finetune_epochs;
-    if (skip_search && o->method == AR_METHOD_SNL) {
-        /* the resume file knows how many fine-tuning epochs SNL left itself */
-        struct ar_st rs;
-        if (ar_st_read(&rs, fpath, NULL) == AR_OK) {
-            const char *e = ar_st_meta(&rs, "resume.epochs");
-            if (e) ft_epochs = atoi(e);
-            ar_st_free(&rs);
+    if (skip_search) {
+        if (o->method == AR_METHOD_SNL) {
+            /* the resume file knows how many fine-tuning epochs SNL left itself */
+            struct ar_st rs;
+            if (ar_st_read(&rs, fpath, NULL) == AR_OK) {
+                const char *e = ar_st_meta(&rs, "resume.epochs");
+                if (e) ft_epochs = atoi(e);
+                ar_st_free(&rs);
+            }
         }
+        /* the search epochs SNL did not need went to fine-tuning; AutoReP runs all */
+        res->search_epochs_run = o->epochs - (ft_epochs - o->finetune_epochs);
     }
 
     /* ---- search ---- */
@@ -811,7 +815,8 @@ int ar_replace_run(const char *base_path, const struct ar_dataset *train, const 
         to.stage = "finetune";
         struct ar_train_result tr;
         AR_TRY(ar_train_run(&student, train, test, &nm, &to, &h, &tr, err));
-        if (R.selected_epoch < 0) res->selected_epoch = 0;
+        /* a fine-tuning epoch was kept (negative), or the search's (also after a resume) */
+        res->selected_epoch = R.selected_epoch > 0 ? R.selected_epoch : 0;
         ar_net_free(&student);
         ar_st_free(&sst);
         ar_sites_free(S);

@@ -177,8 +177,10 @@ static void resume_path(char *buf, size_t len, const struct ar_train_opts *o) {
         snprintf(buf, len, "%s.resume", o->out);
 }
 
+/* stopped: a hook ended the stage early (AR_EPOCH_STOP), so a resumed run must not
+ * train on to o->epochs */
 static int save_resume(const struct ar_net *net, const struct ar_optim *opt, const struct ar_train_opts *o,
-                       int epochs_done, double best, const struct ar_train_hooks *h, char *err) {
+                       int epochs_done, int stopped, double best, const struct ar_train_hooks *h, char *err) {
     char path[4096], ep[32], steps[32], seed[32], bst[32], total[32];
     resume_path(path, sizeof path, o);
     snprintf(ep, sizeof ep, "%d", epochs_done);
@@ -203,6 +205,7 @@ static int save_resume(const struct ar_net *net, const struct ar_optim *opt, con
     AR_TRY(ar_st_writer_meta(&w, "resume.stage", o->stage ? o->stage : "train", err));
     AR_TRY(ar_st_writer_meta(&w, "resume.epochs_done", ep, err));
     AR_TRY(ar_st_writer_meta(&w, "resume.epochs", total, err));
+    AR_TRY(ar_st_writer_meta(&w, "resume.stopped", stopped ? "1" : "0", err));
     AR_TRY(ar_st_writer_meta(&w, "resume.steps", steps, err));
     AR_TRY(ar_st_writer_meta(&w, "resume.seed", seed, err));
     AR_TRY(ar_st_writer_meta(&w, "resume.best", bst, err));
@@ -214,7 +217,7 @@ fail:
 }
 
 static int load_resume(struct ar_net *net, struct ar_optim *opt, const struct ar_train_opts *o, int *epochs_done,
-                       double *best, const struct ar_train_hooks *h, char *err) {
+                       int *stopped, double *best, const struct ar_train_hooks *h, char *err) {
     char path[4096];
     resume_path(path, sizeof path, o);
     struct ar_st st;
@@ -252,6 +255,8 @@ static int load_resume(struct ar_net *net, struct ar_optim *opt, const struct ar
     }
     opt->steps = strtoll(steps, NULL, 10);
     *epochs_done = atoi(ep);
+    const char *sp = ar_st_meta(&st, "resume.stopped"); /* absent in older files */
+    *stopped = sp && !strcmp(sp, "1");
     *best = strtod(bst, NULL);
     if (h && h->load_state) {
         const char *hs = ar_st_meta(&st, "resume.hooks");
@@ -330,14 +335,14 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         rc = ar_errf(err, AR_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    int start = 0;
+    int start = 0, stopped = 0;
     double best = -1;
     if (o->resume) {
         if (!o->out) {
             rc = ar_errf(err, AR_ERR_ARG, "--resume needs --out (the interrupted run's checkpoint path)");
             goto fail;
         }
-        AR_TRY(load_resume(net, &opt, o, &start, &best, h, err));
+        AR_TRY(load_resume(net, &opt, o, &start, &stopped, &best, h, err));
     }
     if (o->log && lead) {
         log = fopen(o->log, (start > 0 || o->log_append) ? "a" : "w");
@@ -359,7 +364,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
         int kr, ks;
         if (sscanf(kenv, "%d:%d", &kr, &ks) == 2 && kr == rank) kill_step = ks;
     }
-    for (int epoch = start; epoch < o->epochs; epoch++) {
+    for (int epoch = start; epoch < o->epochs && !stopped; epoch++) {
         ar_shuffle(perm, train->n, o->seed, (uint64_t)epoch);
         if (N < train->n) { /* a fixed subset, shuffled: keep indices < N in shuffled order */
             int k = 0;
@@ -484,7 +489,7 @@ int ar_train_run(struct ar_net *net, const struct ar_dataset *train, const struc
                 else
                     AR_TRY(ar_ckpt_save(net, o->out, o->meta, err));
             }
-            AR_TRY(save_resume(net, &opt, o, epoch + 1, best, h, err));
+            AR_TRY(save_resume(net, &opt, o, epoch + 1, (flags & AR_EPOCH_STOP) != 0, best, h, err));
         }
         ar_dist_barrier(); /* the files are complete before any rank reads them */
         if (flags & AR_EPOCH_STOP) break;
