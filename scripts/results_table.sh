@@ -98,20 +98,23 @@ if [ -n "$abl" ]; then
         printf "| %s | %s | %s%% | %s |\n" "$what" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" "$d"
     done
 fi
-alt=$(ls -v "$D"/snl_lambda*_*.json 2> /dev/null || true)
-if [ -n "$alt" ]; then
-    p=$(basename "$(echo "$alt" | head -1)" .json | sed 's/.*_//')
+if ls "$D"/snl_lambda*_*.json > /dev/null 2>&1; then
     echo
-    echo "SNL's initial λ at $p% (everything else as in its row of the table):"
+    echo "SNL with another initial λ (everything else as in the table above):"
     echo
-    echo "| initial λ | ReLUs | top-1 | SNL search |"
-    echo "|---|---|---|---|"
-    [ -s "$D/snl_$p.json" ] && printf "| %s (the table's) | %s | %s%% | %s |\n" "$SNL_LAM" "$(num "$D/snl_$p.json" relu_count)" \
-        "$(pct "$(num "$D/snl_$p.json" top1)")" "$(snl_search "$D/snl_$p")"
-    for f in $alt; do
-        r=${f%.json}
-        printf "| %s | %s | %s%% | %s |\n" "$(lam "$r.jsonl")" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" \
-            "$(snl_search "$r")"
+    echo "| budget | SNL initial λ | ReLUs | top-1 | AutoReP − SNL | SNL search |"
+    echo "|---|---|---|---|---|---|"
+    for f in $(ls -v "$D"/snl_[0-9]*.json); do
+        p=$(basename "$f" .json | sed 's/snl_//')
+        a="$D/autorep_$p.json"
+        for r in "$D/snl_$p" $(ls -v "$D"/snl_lambda*_"$p".json 2> /dev/null | sed 's/\.json$//'); do
+            [ -s "$r.json" ] || continue
+            l=$(lam "$r.jsonl"); [ "$r" = "$D/snl_$p" ] && l="$l (the table's)"
+            d=""
+            [ -s "$a" ] && d=$(awk -v a="$(num "$a" top1)" -v b="$(num "$r.json" top1)" 'BEGIN {printf "%+.2f", 100 * (a - b)}')
+            printf "| %s%% | %s | %s | %s%% | %s | %s |\n" "$p" "$l" "$(num "$r.json" relu_count)" \
+                "$(pct "$(num "$r.json" top1)")" "$d" "$(snl_search "$r")"
+        done
     done
 fi
 echo
