@@ -33,7 +33,8 @@ cat <<EOT
 
 Every number below comes from \`scripts/experiment_autorep.sh\` (run it to
 reproduce; \`scripts/results_table.sh\` prints this page from the run summaries and
-per-epoch logs in \`$D/\`). Machine: $(cat "$D/machine.txt" 2> /dev/null || echo unknown), shared with other jobs.
+per-epoch logs in \`$D/\`). Machine of the latest run of the script and of the step timing below:
+$(cat "$D/machine.txt" 2> /dev/null || echo unknown), shared with other jobs.
 
 Setup: \`$ARCH\` on Fashion-MNIST (1×28×28, 10 classes, 60,000 training and
 10,000 test images), random crop (pad 3) and horizontal flip for training. The
@@ -124,6 +125,10 @@ if [ -s "$D/search_step.txt" ]; then
     echo '```'
     cat "$D/search_step.txt"
     echo '```'
+    med() { sed -n "$1" "$D/search_step.txt" | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
+    echo
+    echo "Median over the $(wc -l < "$D/search_step.txt") runs of search / (plain + teacher): $(med 's/.*teacher) = \([0-9.]*\) .*/\1/p') after"
+    echo "DaPa's refit window, $(med 's/.*statistics: [0-9.]* ms, \([0-9.]*\)).*/\1/p') during it (the issue's target: at most 1.15)."
 fi
 echo
 cat <<EOT
