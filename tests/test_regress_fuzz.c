@@ -29,27 +29,6 @@ static const char *regress_path(const char *name) {
     return buf;
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *b = NULL;
-    size_t cap = 0;
-    *len = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap = cap ? 2 * cap : 4096;
-            uint8_t *nb = realloc(b, cap);
-            if (!nb) abort();
-            b = nb;
-        }
-        size_t r = fread(b + *len, 1, cap - *len, f);
-        if (!r) break;
-        *len += r;
-    }
-    fclose(f);
-    return b;
-}
-
 static int one_line(const char *s) { return s[0] && !strchr(s, '\n'); }
 
 /* fuzz_ckpt: an unknown autorep.sites value ("plain6") was printed from the file's
@@ -96,7 +75,7 @@ AR_TEST(regress_ckpt_bad_metadata_values) {
  * ran `autorep info "\n"`: its second byte is the argument. */
 AR_TEST(regress_cli_error_is_one_line) {
     size_t len = 0;
-    uint8_t *in = slurp(regress_path("args-newline.bin"), &len);
+    uint8_t *in = ar_test_read_file(regress_path("args-newline.bin"), &len);
     REQUIRE(in && len == 2);
     char arg[2] = {(char)in[1], 0};
     char *argv[] = {"autorep", "info", arg, "--bogus\noption", NULL};
@@ -161,7 +140,7 @@ AR_TEST(regress_wire_empty_encrypted_message_null_buffer) {
  * of material file, then P1's messages; P0 needs only P1's setup message. */
 AR_TEST(regress_mpc_preload_announced_length_is_bounded) {
     size_t len = 0;
-    uint8_t *in = slurp(regress_path("mpc-preload-huge.bin"), &len);
+    uint8_t *in = ar_test_read_file(regress_path("mpc-preload-huge.bin"), &len);
     REQUIRE(in && len > 3);
     size_t dn = (size_t)in[1] | (size_t)in[2] << 8;
     REQUIRE(3 + dn + 48 <= len);
