@@ -43,59 +43,43 @@ if [ ! -s "$D/base.done" ]; then
 fi
 keep "$D/base.done" "$D/${ARCH}_base.jsonl"
 cat "$D/base.done"
+# run_replace R strict|may-fail ARGS...: ./autorep replace from the baseline with ARGS
+# and the settings both methods share into R.safetensors, resuming an interrupted run;
+# R.json gets the summary (copied to LOGS with the log R.jsonl); skipped once R.json
+# exists. may-fail: a search that never gets within the budget is a result too,
+# recorded as {"error": ...}; otherwise any failure stops the script.
+run_replace() {
+    r=$1 mode=$2
+    shift 2
+    [ -s "$r.json" ] && return 0
+    resume=""
+    [ -e "$r.safetensors.search.resume" ] || [ -e "$r.safetensors.finetune.resume" ] && resume=--resume
+    if ./autorep replace --model "$BASE" "$@" --lr "$AR_LR" --epochs "$SEARCH" --finetune-epochs "$FT" \
+        --augment crop+flip --seed 1 --out "$r.safetensors" --quiet --json $resume > "$r.json.tmp" 2> "$r.err"; then
+        mv "$r.json.tmp" "$r.json"
+    elif [ "$mode" = may-fail ] && msg=$(grep -m1 'no search epoch ended' "$r.err"); then
+        printf '{"error": "%s"}\n' "$(printf '%s' "$msg" | sed 's/["\\]/\\&/g')" > "$r.json"
+    else
+        cat "$r.err" >&2
+        exit 1
+    fi
+    keep "$r.json" "$r.jsonl"
+    cat "$r.json"
+}
 for pct in $BUDGETS; do
-    for method in autorep snl; do
-        out="$D/${method}_${pct}.safetensors"
-        [ -s "$D/${method}_${pct}.json" ] && continue
-        if [ "$method" = autorep ]; then
-            extra="--lambda $AR_LAMBDA --lr $AR_LR --epochs $SEARCH --finetune-epochs $FT"
-        else
-            extra="--lambda $SNL_LAMBDA --lr $AR_LR --epochs $SEARCH --finetune-epochs $FT"
-        fi
-        resume=""
-        [ -e "$out.search.resume" ] || [ -e "$out.finetune.resume" ] && resume=--resume
-        # shellcheck disable=SC2086
-        ./autorep replace --model "$BASE" --method "$method" --budget "${pct}%" $extra --augment crop+flip \
-            --seed 1 --out "$out" --quiet --json $resume > "$D/${method}_${pct}.json.tmp"
-        mv "$D/${method}_${pct}.json.tmp" "$D/${method}_${pct}.json"
-        keep "$D/${method}_${pct}.json" "$D/${method}_${pct}.jsonl"
-        cat "$D/${method}_${pct}.json"
-    done
+    run_replace "$D/autorep_$pct" strict --method autorep --budget "$pct%" --lambda "$AR_LAMBDA"
+    run_replace "$D/snl_$pct" strict --method snl --budget "$pct%" --lambda "$SNL_LAMBDA"
 done
 # Ablation of the replacement (AutoReP at ABL_BUDGET%, everything else as above):
 # the quadratic run is autorep_$ABL_BUDGET; here the linear a1 x + a0 and SNL's identity.
 for poly in $ABLATE; do
-    out="$D/ablation_${poly}_${ABL_BUDGET}.safetensors"
-    [ -s "$D/ablation_${poly}_${ABL_BUDGET}.json" ] && continue
-    resume=""
-    [ -e "$out.search.resume" ] || [ -e "$out.finetune.resume" ] && resume=--resume
-    # a replacement that never gets within the budget is a result too: recorded as {"error": ...}
-    if ./autorep replace --model "$BASE" --method autorep --poly "$poly" --budget "${ABL_BUDGET}%" --lambda "$AR_LAMBDA" \
-        --lr "$AR_LR" --epochs "$SEARCH" --finetune-epochs "$FT" --augment crop+flip --seed 1 --out "$out" --quiet \
-        --json $resume > "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp" 2> "$D/ablation_${poly}_${ABL_BUDGET}.err"; then
-        mv "$D/ablation_${poly}_${ABL_BUDGET}.json.tmp" "$D/ablation_${poly}_${ABL_BUDGET}.json"
-    elif msg=$(grep -m1 'no search epoch ended' "$D/ablation_${poly}_${ABL_BUDGET}.err"); then
-        printf '{"error": "%s"}\n' "$(printf '%s' "$msg" | sed 's/["\\]/\\&/g')" > "$D/ablation_${poly}_${ABL_BUDGET}.json"
-    else
-        cat "$D/ablation_${poly}_${ABL_BUDGET}.err" >&2
-        exit 1
-    fi
-    keep "$D/ablation_${poly}_${ABL_BUDGET}.json" "$D/ablation_${poly}_${ABL_BUDGET}.jsonl"
-    cat "$D/ablation_${poly}_${ABL_BUDGET}.json"
+    run_replace "$D/ablation_${poly}_$ABL_BUDGET" may-fail --method autorep --poly "$poly" --budget "$ABL_BUDGET%" \
+        --lambda "$AR_LAMBDA"
 done
 # SNL with another initial λ at every budget (everything else as its row in the table)
 for lam in $SNL_ALT; do
     for pct in $BUDGETS; do
-        r="$D/snl_lambda${lam}_${pct}"
-        [ -s "$r.json" ] && continue
-        resume=""
-        [ -e "$r.safetensors.search.resume" ] || [ -e "$r.safetensors.finetune.resume" ] && resume=--resume
-        ./autorep replace --model "$BASE" --method snl --budget "${pct}%" --lambda "$lam" --lr "$AR_LR" \
-            --epochs "$SEARCH" --finetune-epochs "$FT" --augment crop+flip --seed 1 --out "$r.safetensors" --quiet \
-            --json $resume > "$r.json.tmp"
-        mv "$r.json.tmp" "$r.json"
-        keep "$r.json" "$r.jsonl"
-        cat "$r.json"
+        run_replace "$D/snl_lambda${lam}_$pct" strict --method snl --budget "$pct%" --lambda "$lam"
     done
 done
 make -s build/bench/train_speed

@@ -8,6 +8,8 @@ D=${EXP_LOGS:-docs/results-data}
 ARCH=${EXP_ARCH:-resnet20}
 . scripts/lib.sh
 pct() { awk -v v="$1" 'BEGIN {printf "%.2f", 100 * v}'; }
+# points between two top-1 fractions, signed: pts A B = 100 (A - B)
+pts() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.2f", 100 * (a - b)}'; }
 # distinct epochs of a stage in a JSONL log (a resumed stage may repeat lines)
 epochs_of() { [ -s "$1" ] && grep -o "\"stage\": \"$2\", \"epoch\": [0-9]*" "$1" | sort -u | wc -l || echo 0; }
 lam() { [ -s "$1" ] && sed -n 's/.*"lambda": \([0-9.eE+-]*\).*/\1/p' "$1" | head -1; }
@@ -62,8 +64,8 @@ for f in "$D"/autorep_*.json; do
     [ -s "$s" ] || continue
     ab=$(num "$f" budget); ac=$(num "$f" relu_count); at=$(num "$f" top1)
     sc=$(num "$s" relu_count); stp=$(num "$s" top1); sn=$(snl_search "$D/snl_$p")
-    printf "| %s%% | %s | %s | %s%% | %s | %s%% | %+.2f | %s |\n" "$p" "$ab" "$ac" "$(pct "$at")" "$sc" "$(pct "$stp")" \
-        "$(awk -v a="$at" -v b="$stp" 'BEGIN {print 100 * (a - b)}')" "$sn"
+    printf "| %s%% | %s | %s | %s%% | %s | %s%% | %s | %s |\n" "$p" "$ab" "$ac" "$(pct "$at")" "$sc" "$(pct "$stp")" \
+        "$(pts "$at" "$stp")" "$sn"
 done | sort -t'|' -k2 -g
 pending=""
 for p in ${EXP_BUDGETS:-1 3 10}; do
@@ -95,7 +97,7 @@ if [ -n "$abl" ]; then
             continue
         fi
         d=""
-        [ -s "$q" ] && d=$(awk -v a="$(num "$f" top1)" -v b="$(num "$q" top1)" 'BEGIN {printf "%+.2f", 100 * (a - b)}')
+        [ -s "$q" ] && d=$(pts "$(num "$f" top1)" "$(num "$q" top1)")
         printf "| %s | %s | %s%% | %s |\n" "$what" "$(num "$f" relu_count)" "$(pct "$(num "$f" top1)")" "$d"
     done
 fi
@@ -112,7 +114,7 @@ if ls "$D"/snl_lambda*_*.json > /dev/null 2>&1; then
             [ -s "$r.json" ] || continue
             l=$(lam "$r.jsonl"); [ "$r" = "$D/snl_$p" ] && l="$l (the table's)"
             d=""
-            [ -s "$a" ] && d=$(awk -v a="$(num "$a" top1)" -v b="$(num "$r.json" top1)" 'BEGIN {printf "%+.2f", 100 * (a - b)}')
+            [ -s "$a" ] && d=$(pts "$(num "$a" top1)" "$(num "$r.json" top1)")
             printf "| %s%% | %s | %s | %s%% | %s | %s |\n" "$p" "$l" "$(num "$r.json" relu_count)" \
                 "$(pct "$(num "$r.json" top1)")" "$d" "$(snl_search "$r")"
         done

@@ -38,8 +38,7 @@ static inline void row_sums(const float *xp, int hw, double *s, double *s2) {
     *s += a, *s2 += b;
 }
 
-/* fold one channel's batch sums (cnt values) into its running mean / unbiased variance */
-static inline void fold_stats(float *run_mean, float *run_var, double s, double s2, double cnt, float momentum) {
+void ar_stats_fold(float *run_mean, float *run_var, double s, double s2, double cnt, float momentum) {
     double mean = s / cnt, var = cnt > 1 ? (s2 - s * mean) / (cnt - 1) : 0;
     if (var < 0) var = 0;
     *run_mean = (1.0f - momentum) * *run_mean + momentum * (float)mean;
@@ -66,7 +65,7 @@ void ar_gate_forward_stats(float *y, const float *x, const uint8_t *m, const flo
             gate_row(y + o, x + o, m + (size_t)ch * hw, poly + 3 * ch, hw);
             row_sums(x + o, hw, &s, &s2);
         }
-        fold_stats(run_mean + ch, run_var + ch, s, s2, (double)n * hw, momentum);
+        ar_stats_fold(run_mean + ch, run_var + ch, s, s2, (double)n * hw, momentum);
     }
 }
 
@@ -138,7 +137,7 @@ void ar_running_stats(float *run_mean, float *run_var, const float *x, int n, in
     for (int ch = 0; ch < c; ch++) {
         double s = 0, s2 = 0;
         for (int i = 0; i < n; i++) row_sums(x + ((size_t)i * c + ch) * hw, hw, &s, &s2);
-        fold_stats(run_mean + ch, run_var + ch, s, s2, (double)n * hw, momentum);
+        ar_stats_fold(run_mean + ch, run_var + ch, s, s2, (double)n * hw, momentum);
     }
 }
 

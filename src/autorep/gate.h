@@ -35,6 +35,10 @@ void ar_gate_forward_stats(float *y, const float *x, const uint8_t *m, const flo
  * momentum (unbiased variance), as a non-affine BatchNorm in training mode. */
 void ar_running_stats(float *run_mean, float *run_var, const float *x, int n, int c, int hw, float momentum);
 
+/* Fold one channel's batch sum s and sum of squares s2 over cnt values into its
+ * running mean and unbiased variance with momentum. */
+void ar_stats_fold(float *run_mean, float *run_var, double s, double s2, double cnt, float momentum);
+
 /* SNL: y, x: (n, len)  alpha: (len) */
 void ar_snl_forward(float *y, const float *x, const float *alpha, int n, size_t len);
 /* dalpha (len) written with sum_batch dy*(relu(x) - x); dx written/accumulated. */

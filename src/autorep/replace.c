@@ -82,11 +82,7 @@ static void site_forward(struct ar_net *net, struct ar_layer *l, int n) {
         ar_bn_sqdev(s2, x, NULL, n, sp->c, sp->hw);
         ar_dist_sum_d(S->dsc, 2 * (size_t)sp->c);
         const double cnt = (double)n * sp->hw * ar_dist_size();
-        for (int ch = 0; ch < sp->c; ch++) {
-            double mean = s1[ch] / cnt, var = cnt > 1 ? (s2[ch] - s1[ch] * mean) / (cnt - 1) : 0;
-            sp->dmean[ch] = 0.9f * sp->dmean[ch] + 0.1f * (float)mean;
-            sp->dvar[ch] = 0.9f * sp->dvar[ch] + 0.1f * (float)(var > 0 ? var : 0);
-        }
+        for (int ch = 0; ch < sp->c; ch++) ar_stats_fold(sp->dmean + ch, sp->dvar + ch, s1[ch], s2[ch], cnt, 0.1f);
         ar_gate_forward(y, x, sp->mask, sp->eff, n, sp->c, sp->hw);
     } else {
         ar_gate_forward_stats(y, x, sp->mask, sp->eff, n, sp->c, sp->hw, sp->dmean, sp->dvar, 0.1f);
